@@ -1,0 +1,162 @@
+-- Campaigns, the campaign-shaped program_instances, snapshots, billing usage and capacity alerts
+-- (campaigns.md §8). program_instances is the campaign shape only; there is no second table of that name.
+CREATE TABLE campaigns (
+    id                           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name                         varchar(255) NOT NULL,
+    description                  text,
+    company_id                   uuid NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    program_template_id          uuid NOT NULL REFERENCES program_templates (id) ON DELETE RESTRICT,
+    beneficiary_group_id         uuid NOT NULL REFERENCES beneficiary_groups (id) ON DELETE RESTRICT,
+    start_date                   date NOT NULL,
+    end_date                     date NOT NULL,
+    quarter                      varchar(10),
+    status                       campaign_status NOT NULL DEFAULT 'draft',
+    priority                     campaign_priority DEFAULT 'medium',
+    target_volunteers            int NOT NULL CHECK (target_volunteers >= 0),
+    current_volunteers           int NOT NULL DEFAULT 0 CHECK (current_volunteers >= 0),
+    target_beneficiaries         int NOT NULL CHECK (target_beneficiaries >= 0),
+    current_beneficiaries        int NOT NULL DEFAULT 0 CHECK (current_beneficiaries >= 0),
+    max_sessions                 int CHECK (max_sessions IS NULL OR max_sessions >= 0),
+    current_sessions             int NOT NULL DEFAULT 0 CHECK (current_sessions >= 0),
+    budget_allocated             numeric(12, 2) NOT NULL CHECK (budget_allocated >= 0),
+    budget_spent                 numeric(12, 2) NOT NULL DEFAULT 0 CHECK (budget_spent >= 0),
+    currency                     varchar(3) NOT NULL DEFAULT 'EUR',
+    pricing_model                pricing_model NOT NULL,
+    committed_seats              int CHECK (committed_seats IS NULL OR committed_seats >= 0),
+    seat_price_per_month         numeric(10, 2),
+    credit_allocation            int CHECK (credit_allocation IS NULL OR credit_allocation >= 0),
+    credit_consumption_rate      numeric(10, 4),
+    credits_remaining            int,
+    iaas_metrics                 jsonb,
+    l2i_subscription_id          uuid REFERENCES l2i_subscriptions (id),
+    bundle_allocation_percentage numeric(5, 4),
+    custom_pricing_terms         jsonb,
+    config_overrides             jsonb DEFAULT '{}',
+    cumulative_sroi              numeric(10, 2),
+    average_vis                  numeric(10, 2),
+    total_hours_logged           numeric(12, 2) DEFAULT 0 CHECK (total_hours_logged >= 0),
+    total_sessions_completed     int DEFAULT 0 CHECK (total_sessions_completed >= 0),
+    capacity_utilization         numeric(8, 4) DEFAULT 0 CHECK (capacity_utilization >= 0),
+    is_near_capacity             boolean DEFAULT false,
+    is_over_capacity             boolean DEFAULT false,
+    is_high_value                boolean DEFAULT false,
+    upsell_opportunity_score     int DEFAULT 0,
+    evidence_snippet_ids         jsonb DEFAULT '[]',
+    tags                         jsonb DEFAULT '[]',
+    internal_notes               text,
+    is_active                    boolean DEFAULT true,
+    is_archived                  boolean DEFAULT false,
+    created_at                   timestamptz NOT NULL DEFAULT now(),
+    updated_at                   timestamptz NOT NULL DEFAULT now(),
+    last_metrics_update_at       timestamptz,
+    created_by                   uuid,
+    CONSTRAINT campaigns_dates_ordered CHECK (end_date >= start_date)
+);
+CREATE INDEX campaigns_status_active_idx ON campaigns (status, is_active);
+CREATE INDEX campaigns_company_idx ON campaigns (company_id);
+CREATE TRIGGER campaigns_set_updated_at BEFORE UPDATE ON campaigns
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+CREATE TABLE program_instances (
+    id                     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name                   varchar(255) NOT NULL,
+    campaign_id            uuid NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    program_template_id    uuid NOT NULL,
+    company_id             uuid NOT NULL,
+    beneficiary_group_id   uuid NOT NULL,
+    start_date             date NOT NULL,
+    end_date               date NOT NULL,
+    status                 program_instance_status NOT NULL DEFAULT 'planned',
+    config                 jsonb NOT NULL DEFAULT '{}',
+    enrolled_volunteers    int NOT NULL DEFAULT 0 CHECK (enrolled_volunteers >= 0),
+    enrolled_beneficiaries int NOT NULL DEFAULT 0 CHECK (enrolled_beneficiaries >= 0),
+    active_pairs           int CHECK (active_pairs IS NULL OR active_pairs >= 0),
+    active_groups          int CHECK (active_groups IS NULL OR active_groups >= 0),
+    total_sessions_held    int NOT NULL DEFAULT 0 CHECK (total_sessions_held >= 0),
+    total_hours_logged     numeric(10, 2) NOT NULL DEFAULT 0 CHECK (total_hours_logged >= 0),
+    sroi_score             numeric(10, 2),
+    average_vis_score      numeric(10, 2),
+    outcome_scores         jsonb DEFAULT '{}',
+    volunteers_consumed    int NOT NULL DEFAULT 0 CHECK (volunteers_consumed >= 0),
+    credits_consumed       numeric(10, 2) CHECK (credits_consumed IS NULL OR credits_consumed >= 0),
+    learners_served        int NOT NULL DEFAULT 0 CHECK (learners_served >= 0),
+    created_at             timestamptz NOT NULL DEFAULT now(),
+    updated_at             timestamptz NOT NULL DEFAULT now(),
+    last_activity_at       timestamptz,
+    CONSTRAINT program_instances_dates_ordered CHECK (end_date >= start_date)
+);
+CREATE INDEX program_instances_campaign_idx ON program_instances (campaign_id);
+
+CREATE TABLE campaign_metrics_snapshots (
+    id                        uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    campaign_id               uuid NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    snapshot_date             timestamptz NOT NULL,
+    volunteers_target         int NOT NULL,
+    volunteers_current        int NOT NULL,
+    volunteers_utilization    numeric(8, 4) NOT NULL CHECK (volunteers_utilization >= 0),
+    beneficiaries_target      int NOT NULL,
+    beneficiaries_current     int NOT NULL,
+    beneficiaries_utilization numeric(8, 4) NOT NULL CHECK (beneficiaries_utilization >= 0),
+    sessions_target           int,
+    sessions_current          int NOT NULL,
+    sessions_utilization      numeric(8, 4) CHECK (sessions_utilization IS NULL OR sessions_utilization >= 0),
+    budget_allocated          numeric(12, 2) NOT NULL CHECK (budget_allocated >= 0),
+    budget_spent              numeric(12, 2) NOT NULL CHECK (budget_spent >= 0),
+    -- May be negative: overspend must be recordable (campaigns.md §8).
+    budget_remaining          numeric(12, 2) NOT NULL,
+    budget_utilization        numeric(8, 4) NOT NULL CHECK (budget_utilization >= 0),
+    sroi_score                numeric(10, 2),
+    average_vis_score         numeric(10, 2),
+    total_hours_logged        numeric(12, 2) NOT NULL DEFAULT 0,
+    total_sessions_completed  int NOT NULL DEFAULT 0,
+    seats_used                int,
+    seats_committed           int,
+    credits_consumed          numeric(12, 2),
+    credits_allocated         numeric(12, 2),
+    learners_served           int,
+    learners_committed        int,
+    full_snapshot             jsonb NOT NULL,
+    created_at                timestamptz NOT NULL DEFAULT now(),
+    updated_at                timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (campaign_id, snapshot_date)
+);
+CREATE INDEX campaign_metrics_snapshots_updated_at_idx ON campaign_metrics_snapshots (updated_at, id);
+
+CREATE TABLE billing_usage_records (
+    id                     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    company_id             uuid NOT NULL REFERENCES companies (id),
+    -- Only ever a billing_subscriptions id; never an l2i subscription id (campaigns.md §6).
+    subscription_id        uuid REFERENCES billing_subscriptions (id),
+    event_type             usage_event_type NOT NULL,
+    quantity               numeric(20, 6) NOT NULL CHECK (quantity >= 0),
+    deduplication_key      varchar(255) UNIQUE,
+    event_timestamp        timestamptz NOT NULL,
+    reported_to_stripe     boolean DEFAULT false,
+    reported_at            timestamptz,
+    stripe_usage_record_id varchar(255),
+    metadata               jsonb DEFAULT '{}',
+    created_at             timestamptz NOT NULL DEFAULT now(),
+    campaign_id            uuid REFERENCES campaigns (id) ON DELETE SET NULL,
+    campaign_event_type    varchar(32),
+    usage_period_start     timestamptz
+);
+CREATE INDEX billing_usage_records_campaign_idx ON billing_usage_records (campaign_id, campaign_event_type);
+
+CREATE TABLE capacity_alerts (
+    id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    campaign_id         uuid NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    alert_type          varchar(20) NOT NULL CHECK (alert_type IN ('capacity', 'low_credit')),
+    threshold           numeric(5, 2) NOT NULL,
+    band                varchar(10) NOT NULL,
+    severity            varchar(10) NOT NULL CHECK (severity IN ('info', 'warning', 'error', 'critical')),
+    utilization         numeric(8, 4) NOT NULL,
+    utilization_percent numeric(8, 2),
+    recipients          jsonb NOT NULL DEFAULT '[]',
+    metadata            jsonb NOT NULL DEFAULT '{}',
+    partition_key       varchar(20) NOT NULL,
+    dedup_key           varchar(255) NOT NULL UNIQUE,
+    notification_id     uuid REFERENCES notifications_queue (id) ON DELETE SET NULL,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    notified_at         timestamptz
+);
+CREATE INDEX capacity_alerts_throttle_idx ON capacity_alerts (campaign_id, threshold, created_at);

@@ -1,0 +1,1 @@
+"""Pure business rules: no Dagster, no I/O. Each module names the spec section it implements."""
