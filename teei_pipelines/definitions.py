@@ -1,0 +1,22 @@
+"""The code location: every area's definitions merged, with the shared resources.
+
+Each area lives in `teei_pipelines/defs/<area>/` and exposes `defs`; adding an area means adding it to AREAS.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import dagster as dg
+
+from teei_pipelines.resources.factory import build_resources
+
+AREAS: tuple[str, ...] = ()
+
+
+def build_definitions() -> dg.Definitions:
+    area_defs = [importlib.import_module(f"teei_pipelines.defs.{area}").defs for area in AREAS]
+    return dg.Definitions.merge(*area_defs, dg.Definitions(resources=build_resources()))
+
+
+defs = build_definitions()

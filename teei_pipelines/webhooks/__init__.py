@@ -1,0 +1,1 @@
+"""The ASGI webhook receiver (events-webhooks.md §1-4)."""
