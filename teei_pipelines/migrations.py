@@ -95,9 +95,7 @@ def split_statements(sql: str) -> list[str]:
     return [statement.strip() for statement in re.split(r";\s*(?:\n|$)", body) if statement.strip()]
 
 
-def migrate_clickhouse(
-    client: Client, analytics_db: str, obs_db: str, sql_dir: Path = SQL_DIR
-) -> MigrationReport:
+def migrate_clickhouse(client: Client, analytics_db: str, obs_db: str, sql_dir: Path = SQL_DIR) -> MigrationReport:
     migrations = load_migrations("clickhouse", sql_dir)
     ledger = f"{analytics_db}.schema_migrations"
     client.command(f"CREATE DATABASE IF NOT EXISTS {analytics_db}")
@@ -117,7 +115,8 @@ def migrate_clickhouse(
         for statement in split_statements(ddl):
             client.command(statement)
         client.command(
-            f"INSERT INTO {ledger} (filename, checksum, applied_at) VALUES ({{name:String}}, {{checksum:String}}, now64(3))",
+            f"INSERT INTO {ledger} (filename, checksum, applied_at)"
+            " VALUES ({name:String}, {checksum:String}, now64(3))",
             parameters={"name": migration.name, "checksum": migration.checksum},
         )
         applied.append(migration.name)

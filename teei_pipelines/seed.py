@@ -99,10 +99,16 @@ def _uuids(rng: np.random.Generator, n: int) -> pl.Series:
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     hexed = np.frombuffer(raw.tobytes().hex().encode(), dtype="S32").astype(str)
     h = pl.col("h")
-    parts = [h.str.slice(0, 8), h.str.slice(8, 4), h.str.slice(12, 4), h.str.slice(16, 4), h.str.slice(20, 12)]
-    return pl.DataFrame({"h": pl.Series(hexed, dtype=pl.String)}).select(
-        pl.concat_str(parts, separator="-")
-    ).to_series()
+    parts = [
+        h.str.slice(0, 8),
+        h.str.slice(8, 4),
+        h.str.slice(12, 4),
+        h.str.slice(16, 4),
+        h.str.slice(20, 12),
+    ]
+    return (
+        pl.DataFrame({"h": pl.Series(hexed, dtype=pl.String)}).select(pl.concat_str(parts, separator="-")).to_series()
+    )
 
 
 def _choice(rng: np.random.Generator, values: Iterable, n: int, p: Iterable[float] | None = None) -> np.ndarray:
@@ -140,27 +146,40 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
     pg["companies"] = pl.DataFrame(
         {
             "id": company_ids,
-            "name": [f"{name} {i + 1}" for i, name in enumerate(_choice(rng, ("Acme", "Globex", "Initech"), n_companies))],
+            "name": [
+                f"{name} {i + 1}" for i, name in enumerate(_choice(rng, ("Acme", "Globex", "Initech"), n_companies))
+            ],
             "industry": _choice(rng, INDUSTRIES, n_companies),
             "country": _choice(rng, COUNTRIES, n_companies),
-            "employee_count": [None if i % 7 == 6 else int(v) for i, v in
-                               enumerate(rng.choice([20, 120, 800, 4000], size=n_companies))],
+            "employee_count": [
+                None if i % 7 == 6 else int(v) for i, v in enumerate(rng.choice([20, 120, 800, 4000], size=n_companies))
+            ],
             "features": ['{"q2q": true, "campaigns": true}'] * n_companies,
             "created_at": _timestamps(anchor, -rng.integers(history_us, history_us + 90 * US_PER_DAY, n_companies)),
         }
     )
     per_company = np.arange(n_companies).repeat(2)
     pg["program_templates"] = pl.DataFrame(
-        {"id": _uuids(rng, 2 * n_companies), "company_id": company_ids.gather(per_company),
-         "name": [f"Template {i % 2 + 1}" for i in range(2 * n_companies)]}
+        {
+            "id": _uuids(rng, 2 * n_companies),
+            "company_id": company_ids.gather(per_company),
+            "name": [f"Template {i % 2 + 1}" for i in range(2 * n_companies)],
+        }
     )
     pg["beneficiary_groups"] = pl.DataFrame(
-        {"id": _uuids(rng, 2 * n_companies), "company_id": company_ids.gather(per_company),
-         "name": [f"Beneficiary group {i % 2 + 1}" for i in range(2 * n_companies)]}
+        {
+            "id": _uuids(rng, 2 * n_companies),
+            "company_id": company_ids.gather(per_company),
+            "name": [f"Beneficiary group {i % 2 + 1}" for i in range(2 * n_companies)],
+        }
     )
     pg["l2i_subscriptions"] = pl.DataFrame(
-        {"id": _uuids(rng, n_companies), "company_id": company_ids, "sku": ["L2I-STANDARD"] * n_companies,
-         "status": ["active"] * n_companies}
+        {
+            "id": _uuids(rng, n_companies),
+            "company_id": company_ids,
+            "sku": ["L2I-STANDARD"] * n_companies,
+            "status": ["active"] * n_companies,
+        }
     )
     pg["billing_subscriptions"] = pl.DataFrame(
         {"id": _uuids(rng, n_companies), "company_id": company_ids, "status": ["active"] * n_companies}
@@ -181,11 +200,15 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
             "city": _maybe(rng, _choice(rng, CITIES, n_users), 0.6),
             "preferred_language": _maybe(rng, _choice(rng, LANGUAGES, n_users), 0.7),
             "bio": _maybe(rng, _choice(rng, ("Loves mentoring.", "   ", "Engineer and volunteer."), n_users), 0.35),
-            "avatar_url": _maybe(rng, np.asarray([f"https://cdn.teei.local/a/{i}.png" for i in range(n_users)],
-                                                 dtype=object), 0.3),
+            "avatar_url": _maybe(
+                rng,
+                np.asarray([f"https://cdn.teei.local/a/{i}.png" for i in range(n_users)], dtype=object),
+                0.3,
+            ),
             "skills": _choice(rng, SKILLS, n_users),
-            "linkedin_url": _maybe(rng, np.asarray([f"https://linkedin.com/in/u{i}" for i in range(n_users)],
-                                                   dtype=object), 0.25),
+            "linkedin_url": _maybe(
+                rng, np.asarray([f"https://linkedin.com/in/u{i}" for i in range(n_users)], dtype=object), 0.25
+            ),
             "timezone": _maybe(rng, _choice(rng, ("Europe/Oslo", "Europe/Kyiv", "UTC"), n_users), 0.5),
             "created_at": _timestamps(anchor, -rng.integers(US_PER_DAY, history_us, n_users)),
         }
@@ -194,8 +217,12 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
     buddy_user_index = np.flatnonzero(has_buddy_id)
     buddy_external = np.asarray([f"buddy-{i:07d}" for i in buddy_user_index], dtype=object)
     pg["user_external_ids"] = pl.DataFrame(
-        {"id": _uuids(rng, len(buddy_user_index)), "profile_id": user_ids.gather(buddy_user_index),
-         "provider": ["buddy"] * len(buddy_user_index), "external_id": buddy_external}
+        {
+            "id": _uuids(rng, len(buddy_user_index)),
+            "profile_id": user_ids.gather(buddy_user_index),
+            "provider": ["buddy"] * len(buddy_user_index),
+            "external_id": buddy_external,
+        }
     )
 
     # campaigns: every status x every pricing model ----------------------------------------------------
@@ -206,11 +233,24 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
     pricing = np.asarray(PRICING_MODELS, dtype=object)[(idx + idx // len(CAMPAIGN_STATUSES)) % len(PRICING_MODELS)]
     anchor_day = anchor.date()
     start_offsets = np.select(
-        [statuses == "draft", statuses == "planned", statuses == "recruiting", statuses == "active",
-         statuses == "paused", statuses == "completed", statuses == "closed"],
-        [rng.integers(10, 60, n_campaigns), np.where(idx % 2 == 0, 0, rng.integers(1, 30, n_campaigns)),
-         -rng.integers(0, 10, n_campaigns), -rng.integers(30, 200, n_campaigns), -rng.integers(30, 120, n_campaigns),
-         -rng.integers(200, 400, n_campaigns), -rng.integers(400, 700, n_campaigns)],
+        [
+            statuses == "draft",
+            statuses == "planned",
+            statuses == "recruiting",
+            statuses == "active",
+            statuses == "paused",
+            statuses == "completed",
+            statuses == "closed",
+        ],
+        [
+            rng.integers(10, 60, n_campaigns),
+            np.where(idx % 2 == 0, 0, rng.integers(1, 30, n_campaigns)),
+            -rng.integers(0, 10, n_campaigns),
+            -rng.integers(30, 200, n_campaigns),
+            -rng.integers(30, 120, n_campaigns),
+            -rng.integers(200, 400, n_campaigns),
+            -rng.integers(400, 700, n_campaigns),
+        ],
     )
     lengths = rng.integers(60, 240, n_campaigns)
     # Some active campaigns end on the anchor day, so the lifecycle job has completions to make.
@@ -227,8 +267,10 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
     pg["campaigns"] = pl.DataFrame(
         {
             "id": campaign_ids,
-            "name": [f"{status.title()} {model} campaign {i + 1}" for i, (status, model) in
-                     enumerate(zip(statuses, pricing, strict=True))],
+            "name": [
+                f"{status.title()} {model} campaign {i + 1}"
+                for i, (status, model) in enumerate(zip(statuses, pricing, strict=True))
+            ],
             "description": ["Seeded demo campaign"] * n_campaigns,
             "company_id": company_ids.gather(campaign_company),
             "program_template_id": pg["program_templates"]["id"].gather(campaign_company * 2),
@@ -240,8 +282,7 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
             "priority": _choice(rng, ("low", "medium", "high", "critical"), n_campaigns),
             "target_volunteers": target_vol,
             "target_beneficiaries": target_ben,
-            "max_sessions": [None if i % 4 == 3 else int(v) for i, v in
-                             enumerate(rng.integers(50, 400, n_campaigns))],
+            "max_sessions": [None if i % 4 == 3 else int(v) for i, v in enumerate(rng.integers(50, 400, n_campaigns))],
             "budget_allocated": budget,
             "budget_spent": np.round(budget * rng.uniform(0, 1.05, n_campaigns), 2),
             "pricing_model": pricing,
@@ -255,8 +296,12 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
                 None,
             ).tolist(),
             "l2i_subscription_id": pl.Series(
-                [pg["l2i_subscriptions"]["id"][int(c)] if p == "bundle" else None
-                 for c, p in zip(campaign_company, pricing, strict=True)], dtype=pl.String),
+                [
+                    pg["l2i_subscriptions"]["id"][int(c)] if p == "bundle" else None
+                    for c, p in zip(campaign_company, pricing, strict=True)
+                ],
+                dtype=pl.String,
+            ),
             "bundle_allocation_percentage": np.where(pricing == "bundle", 0.25, None).tolist(),
             "is_active": statuses != "closed",
             "is_archived": statuses == "closed",
@@ -286,10 +331,13 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
             "enrolled_beneficiaries": np.floor(target_ben[instance_campaign] * share).astype(np.int64),
             "total_sessions_held": rng.integers(0, 80, n_instances),
             "total_hours_logged": np.round(rng.uniform(0, 300, n_instances), 2),
-            "sroi_score": [None if rng_val < 0.2 else float(v) for rng_val, v in
-                           zip(rng.random(n_instances), sroi, strict=True)],
-            "outcome_scores": [json.dumps({"confidence": round(float(a), 3), "belonging": round(float(b), 3)})
-                               for a, b in rng.uniform(0.2, 0.95, (n_instances, 2))],
+            "sroi_score": [
+                None if rng_val < 0.2 else float(v) for rng_val, v in zip(rng.random(n_instances), sroi, strict=True)
+            ],
+            "outcome_scores": [
+                json.dumps({"confidence": round(float(a), 3), "belonging": round(float(b), 3)})
+                for a, b in rng.uniform(0.2, 0.95, (n_instances, 2))
+            ],
             "volunteers_consumed": rng.integers(0, 40, n_instances),
             "credits_consumed": [None if v < 0.3 else round(float(v) * 100, 2) for v in rng.random(n_instances)],
             "learners_served": rng.integers(0, 60, n_instances),
@@ -313,8 +361,9 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
             "completed_at": _timestamps(anchor, completion_offsets),
         }
     ).with_columns(pl.when(pl.col("status") == "completed").then(pl.col("completed_at")).alias("completed_at"))
-    pg["program_enrollments"] = enroll.unique(["user_id", "program_type", "program_instance_id"], keep="first",
-                                              maintain_order=True)
+    pg["program_enrollments"] = enroll.unique(
+        ["user_id", "program_type", "program_instance_id"], keep="first", maintain_order=True
+    )
 
     # Kintell sessions: some completed in the last two days, so hourly credit usage has work ------------
     n_sessions = n_of(2_000)
@@ -323,25 +372,35 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
     scheduled_offsets = np.where(recent, -rng.integers(0, 2 * US_PER_DAY, n_sessions), scheduled_offsets)
     is_done = rng.random(n_sessions) < 0.85
     duration = rng.integers(30, 91, n_sessions)
-    pg["kintell_sessions"] = pl.DataFrame(
-        {
-            "id": _uuids(rng, n_sessions),
-            "external_session_id": [f"kin-{seed}-{i:08d}" for i in range(n_sessions)],
-            "session_type": _choice(rng, ("language", "mentorship"), n_sessions),
-            "participant_id": user_ids.gather(rng.integers(0, n_users, n_sessions)),
-            "volunteer_id": user_ids.gather(rng.integers(0, n_users, n_sessions)),
-            "scheduled_at": _timestamps(anchor, scheduled_offsets - 3_600_000_000),
-            "completed_at": _timestamps(anchor, scheduled_offsets),
-            "duration_minutes": duration,
-            "rating": np.round(rng.uniform(0.4, 1.0, n_sessions), 2),
-            "feedback_text": _choice(rng, FEEDBACK_PHRASES, n_sessions),
-            "language_level": _choice(rng, ("A1", "A2", "B1", "B2", "C1", "C2"), n_sessions),
-            "program_instance_id": pl.Series(_maybe(rng, instance_ids.gather(
-                rng.integers(0, n_instances, n_sessions)).to_numpy().astype(object), 0.8), dtype=pl.String),
-        }
-    ).with_columns(
-        pl.when(pl.Series(is_done)).then(pl.col(c)).alias(c) for c in ("completed_at", "duration_minutes", "rating")
-    ).with_columns(pl.col("feedback_text").replace("", None))
+    pg["kintell_sessions"] = (
+        pl.DataFrame(
+            {
+                "id": _uuids(rng, n_sessions),
+                "external_session_id": [f"kin-{seed}-{i:08d}" for i in range(n_sessions)],
+                "session_type": _choice(rng, ("language", "mentorship"), n_sessions),
+                "participant_id": user_ids.gather(rng.integers(0, n_users, n_sessions)),
+                "volunteer_id": user_ids.gather(rng.integers(0, n_users, n_sessions)),
+                "scheduled_at": _timestamps(anchor, scheduled_offsets - 3_600_000_000),
+                "completed_at": _timestamps(anchor, scheduled_offsets),
+                "duration_minutes": duration,
+                "rating": np.round(rng.uniform(0.4, 1.0, n_sessions), 2),
+                "feedback_text": _choice(rng, FEEDBACK_PHRASES, n_sessions),
+                "language_level": _choice(rng, ("A1", "A2", "B1", "B2", "C1", "C2"), n_sessions),
+                "program_instance_id": pl.Series(
+                    _maybe(
+                        rng,
+                        instance_ids.gather(rng.integers(0, n_instances, n_sessions)).to_numpy().astype(object),
+                        0.8,
+                    ),
+                    dtype=pl.String,
+                ),
+            }
+        )
+        .with_columns(
+            pl.when(pl.Series(is_done)).then(pl.col(c)).alias(c) for c in ("completed_at", "duration_minutes", "rating")
+        )
+        .with_columns(pl.col("feedback_text").replace("", None))
+    )
 
     # Buddy matches and events -------------------------------------------------------------------------
     n_matches = n_of(300)
@@ -364,8 +423,9 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
     event_user = np.where(use_external, [external_by_user.get(a, "") for a in actor.tolist()], actor_ids)
     event_user = np.where(rng.random(n_events) < 0.005, None, event_user)  # a few anonymous events (no user)
     event_offsets = -rng.integers(0, history_us, n_events)
-    event_offsets = np.where(rng.random(n_events) < 0.001, rng.integers(1, 5 * US_PER_DAY, n_events),
-                             event_offsets)  # a few future-dated rows, which VIS must ignore until due
+    event_offsets = np.where(
+        rng.random(n_events) < 0.001, rng.integers(1, 5 * US_PER_DAY, n_events), event_offsets
+    )  # a few future-dated rows, which VIS must ignore until due
     pg["buddy_system_events"] = pl.DataFrame(
         {
             "id": _uuids(rng, n_events),
@@ -451,8 +511,12 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
         }
     )
     pg["q2q_budgets"] = pl.DataFrame(
-        {"tenant_id": company_ids, "monthly_budget_usd": [1000.0] * n_companies,
-         "daily_budget_usd": [None] * n_companies, "allow_override": [False] * n_companies},
+        {
+            "tenant_id": company_ids,
+            "monthly_budget_usd": [1000.0] * n_companies,
+            "daily_budget_usd": [None] * n_companies,
+            "allow_override": [False] * n_companies,
+        },
         schema_overrides={"daily_budget_usd": pl.Float64},
     )
 
@@ -460,8 +524,9 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
     return data
 
 
-def _generate_telemetry(data: SeedData, rng: np.random.Generator, anchor: datetime, company_ids: pl.Series,
-                        n_of) -> None:
+def _generate_telemetry(
+    data: SeedData, rng: np.random.Generator, anchor: datetime, company_ids: pl.Series, n_of
+) -> None:
     """FinOps telemetry over the last 30 days, for ClickHouse (analytics.md §7)."""
     window_ms = 30 * 86_400_000
     anchor_ms = int(anchor.timestamp() * 1000)
@@ -475,49 +540,70 @@ def _generate_telemetry(data: SeedData, rng: np.random.Generator, anchor: dateti
     out = rng.integers(50, 1_500, n_ai)
     data.clickhouse["ai_token_telemetry"] = pl.DataFrame(
         {
-            "tenant_id": _choice(rng, tenants, n_ai), "request_id": _uuids(rng, n_ai),
-            "model": _choice(rng, AI_MODELS, n_ai), "region": _choice(rng, REGIONS, n_ai),
-            "service": _choice(rng, SERVICES, n_ai), "input_tokens": inp, "output_tokens": out,
-            "total_tokens": inp + out, "cost_usd": np.round((inp * 0.15 + out * 0.6) / 1e6, 6),
-            "latency_ms": rng.integers(80, 4_000, n_ai), "user_id": ["" for _ in range(n_ai)],
-            "metadata": ["{}"] * n_ai, "timestamp": ts(n_ai),
+            "tenant_id": _choice(rng, tenants, n_ai),
+            "request_id": _uuids(rng, n_ai),
+            "model": _choice(rng, AI_MODELS, n_ai),
+            "region": _choice(rng, REGIONS, n_ai),
+            "service": _choice(rng, SERVICES, n_ai),
+            "input_tokens": inp,
+            "output_tokens": out,
+            "total_tokens": inp + out,
+            "cost_usd": np.round((inp * 0.15 + out * 0.6) / 1e6, 6),
+            "latency_ms": rng.integers(80, 4_000, n_ai),
+            "user_id": ["" for _ in range(n_ai)],
+            "metadata": ["{}"] * n_ai,
+            "timestamp": ts(n_ai),
         }
     )
     n_compute = n_of(500)
     runtime = np.round(rng.uniform(1, 3_600, n_compute), 3)
     data.clickhouse["compute_telemetry"] = pl.DataFrame(
         {
-            "tenant_id": _choice(rng, tenants, n_compute), "job_id": _uuids(rng, n_compute),
-            "service": _choice(rng, SERVICES, n_compute), "region": _choice(rng, REGIONS, n_compute),
+            "tenant_id": _choice(rng, tenants, n_compute),
+            "job_id": _uuids(rng, n_compute),
+            "service": _choice(rng, SERVICES, n_compute),
+            "region": _choice(rng, REGIONS, n_compute),
             "instance_type": _choice(rng, ("t3.medium", "c6i.large", "m6i.xlarge"), n_compute),
-            "runtime_seconds": runtime, "cost_usd": np.round(runtime * 0.0000125, 6), "timestamp": ts(n_compute),
+            "runtime_seconds": runtime,
+            "cost_usd": np.round(runtime * 0.0000125, 6),
+            "timestamp": ts(n_compute),
         }
     )
     days = [(anchor - timedelta(days=d)).date() for d in range(1, 31)]
-    grid = pl.DataFrame({"tenant_id": tenants}).join(pl.DataFrame({"snapshot_date": days}), how="cross").join(
-        pl.DataFrame({"storage_type": ["s3", "postgres"]}), how="cross").join(
-        pl.DataFrame({"region": list(REGIONS[:2])}), how="cross")
+    grid = (
+        pl.DataFrame({"tenant_id": tenants})
+        .join(pl.DataFrame({"snapshot_date": days}), how="cross")
+        .join(pl.DataFrame({"storage_type": ["s3", "postgres"]}), how="cross")
+        .join(pl.DataFrame({"region": list(REGIONS[:2])}), how="cross")
+    )
     stored = rng.integers(1_000_000, 50_000_000_000, grid.height)
     data.clickhouse["storage_telemetry"] = grid.with_columns(
-        bytes_stored=pl.Series(stored), cost_usd=pl.Series(np.round(stored / 1e9 * 0.023 / 30, 6)),
+        bytes_stored=pl.Series(stored),
+        cost_usd=pl.Series(np.round(stored / 1e9 * 0.023 / 30, 6)),
         created_at=pl.col("snapshot_date").cast(pl.Datetime("us", "UTC")),
     ).select("tenant_id", "storage_type", "region", "bytes_stored", "cost_usd", "snapshot_date", "created_at")
     n_export = n_of(300)
     size = rng.integers(10_000, 20_000_000, n_export)
     data.clickhouse["export_telemetry"] = pl.DataFrame(
         {
-            "tenant_id": _choice(rng, tenants, n_export), "export_type": _choice(rng, ("pdf", "csv", "pptx"), n_export),
+            "tenant_id": _choice(rng, tenants, n_export),
+            "export_type": _choice(rng, ("pdf", "csv", "pptx"), n_export),
             "report_type": _choice(rng, ("executive-summary", "impact-analysis"), n_export),
-            "file_size_bytes": size, "cost_usd": np.round(size / 1e9 * 0.09, 6), "timestamp": ts(n_export),
+            "file_size_bytes": size,
+            "cost_usd": np.round(size / 1e9 * 0.09, 6),
+            "timestamp": ts(n_export),
         }
     )
     n_egress = n_of(300)
     moved = rng.integers(1_000_000, 5_000_000_000, n_egress)
     data.clickhouse["egress_telemetry"] = pl.DataFrame(
         {
-            "tenant_id": _choice(rng, tenants, n_egress), "source_region": _choice(rng, REGIONS, n_egress),
-            "destination_region": _choice(rng, REGIONS, n_egress), "bytes_transferred": moved,
-            "cost_usd": np.round(moved / 1e9 * 0.02, 6), "timestamp": ts(n_egress),
+            "tenant_id": _choice(rng, tenants, n_egress),
+            "source_region": _choice(rng, REGIONS, n_egress),
+            "destination_region": _choice(rng, REGIONS, n_egress),
+            "bytes_transferred": moved,
+            "cost_usd": np.round(moved / 1e9 * 0.02, 6),
+            "timestamp": ts(n_egress),
         }
     )
 

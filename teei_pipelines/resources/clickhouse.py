@@ -42,7 +42,8 @@ def parse_clickhouse_dsn(dsn: str, variable: str = "CLICKHOUSE_DSN") -> dict[str
             raise ConfigError(variable, f"{redact_dsn(dsn)!r} has an invalid port") from exc
         return {"kind": "server", "path": None}
     raise ConfigError(
-        variable, f"{redact_dsn(dsn)!r} is not a ClickHouse DSN (chdb:///abs/path, chdb://memory or http(s)://host:port)"
+        variable,
+        f"{redact_dsn(dsn)!r} is not a ClickHouse DSN (chdb:///abs/path, chdb://memory or http(s)://host:port)",
     )
 
 
@@ -92,4 +93,6 @@ class ClickHouseResource(dg.ConfigurableResource):
         except ServiceUnavailableError:
             raise
         except Exception as exc:
-            raise ServiceUnavailableError(f"CLICKHOUSE_DSN: ClickHouse at {redact_dsn(self.dsn)!r} failed: {exc}") from exc
+            raise ServiceUnavailableError(
+                f"CLICKHOUSE_DSN: ClickHouse at {redact_dsn(self.dsn)!r} failed: {exc}"
+            ) from exc

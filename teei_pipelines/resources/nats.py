@@ -70,6 +70,10 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+async def _quiet(_: Exception) -> None:
+    """Connection errors surface as ServiceUnavailableError; nats-py's own traceback logging is noise."""
+
+
 class NatsResource(dg.ConfigurableResource):
     """The event bus. Every publish carries a deterministic Nats-Msg-Id so JetStream drops duplicates."""
 
@@ -83,11 +87,16 @@ class NatsResource(dg.ConfigurableResource):
             client = await nats.connect(
                 self.url,
                 connect_timeout=self.connect_timeout_s,
-                max_reconnect_attempts=0,
+                # nats-py treats 0 as "retry forever"; 1 means one retry, then NoServersError.
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.2,
                 allow_reconnect=False,
+                error_cb=_quiet,
             )
         except Exception as exc:
-            raise ServiceUnavailableError(f"NATS_URL: NATS at {self.url!r} is unreachable: {exc}") from None
+            raise ServiceUnavailableError(
+                f"NATS_URL: NATS at {self.url!r} is unreachable: {exc or type(exc).__name__}"
+            ) from None
         try:
             yield client, client.jetstream()
         finally:

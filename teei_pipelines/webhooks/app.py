@@ -45,14 +45,18 @@ def create_app(database_url: str | None = None, nats_url: str | None = None) -> 
     async def health(_: Request) -> JSONResponse:
         db_status, nats_status = await asyncio.gather(asyncio.to_thread(_check_db, engine), _check_nats(nats))
         healthy = db_status == "ok"
-        body = {"status": "ok" if healthy and nats_status == "ok" else "degraded", "db": db_status,
-                "nats": nats_status}
+        body = {
+            "status": "ok" if healthy and nats_status == "ok" else "degraded",
+            "db": db_status,
+            "nats": nats_status,
+        }
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         messages = {404: "not_found", 405: "method_not_allowed"}
-        return JSONResponse({"error": messages.get(exc.status_code, "http_error"), "details": exc.detail},
-                            status_code=exc.status_code)
+        return JSONResponse(
+            {"error": messages.get(exc.status_code, "http_error"), "details": exc.detail},
+            status_code=exc.status_code,
+        )
 
-    return Starlette(routes=[Route("/health", health, methods=["GET"])],
-                     exception_handlers={HTTPException: http_error})
+    return Starlette(routes=[Route("/health", health, methods=["GET"])], exception_handlers={HTTPException: http_error})

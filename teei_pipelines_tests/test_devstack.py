@@ -1,0 +1,112 @@
+"""`teei-pipelines dev --headless` brings up real PostgreSQL, NATS JetStream, chDB and the receiver; Ctrl-C stops
+every child; a second start reuses the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import psutil
+import sqlalchemy as sa
+
+from teei_pipelines.devstack import DevStack, free_port
+from teei_pipelines.domain.subjects import STREAM_NAME
+from teei_pipelines.resources.nats import NatsResource, run_sync
+from teei_pipelines.resources.postgres import engine_for
+
+from .conftest import REPO_ROOT, run_cli
+
+
+def _wait_for_line(process: subprocess.Popen, needle: str, timeout_s: float) -> str:
+    seen = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if needle in line:
+            return "".join(seen)
+    raise AssertionError(f"{needle!r} not printed within {timeout_s} s:\n{''.join(seen)}")
+
+
+def test_headless_stack_starts_serves_and_stops_cleanly(tmp_path):
+    root = tmp_path / "stack"
+    receiver_port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "teei_pipelines.cli",
+            "dev",
+            "--headless",
+            "--root",
+            str(root),
+            "--receiver-port",
+            str(receiver_port),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        output = _wait_for_line(process, "stack started in", 240)
+        assert "daemon only (headless: no webserver)" in output
+        assert "seed: PostgreSQL 44," in output
+        state = json.loads((root / "stack.json").read_text())
+
+        # PostgreSQL: migrated and seeded.
+        engine = engine_for(state["DATABASE_URL"])
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar_one() == 9
+            assert connection.execute(sa.text("SELECT count(*) FROM campaigns")).scalar_one() == 24
+        engine.dispose()
+
+        # NATS: JetStream with the stream.
+        nats = NatsResource(url=state["NATS_URL"])
+
+        async def stream_name():
+            async with nats.jetstream() as (_, js):
+                return (await js.stream_info(STREAM_NAME)).config.name
+
+        assert run_sync(stream_name()) == STREAM_NAME
+
+        # chDB: the stack holds no lock on the path, so a run (here: a child process) can open it.
+        result = run_cli("migrate", "--clickhouse-only", env={"CLICKHOUSE_DSN": state["CLICKHOUSE_DSN"]})
+        assert result.returncode == 0, result.stderr
+        assert "clickhouse: applied 0 (none), 3 already applied" in result.stdout
+
+        # Receiver.
+        with urllib.request.urlopen(f"http://127.0.0.1:{receiver_port}/health", timeout=5) as response:
+            assert json.loads(response.read()) == {"status": "ok", "db": "ok", "nats": "ok"}
+
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert any("dagster-daemon" in " ".join(child.cmdline()) for child in children)
+    finally:
+        process.send_signal(signal.SIGINT)
+        remaining = process.communicate(timeout=90)[0]
+    assert process.returncode == 0, remaining
+    assert "stopped." in remaining
+    time.sleep(0.5)
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(root) in " ".join(p.info["cmdline"] or [])]
+    assert leftovers == [], [p.info["cmdline"] for p in leftovers]
+
+    # A second start reuses the data: no re-seed, migrations already applied.
+    stack = DevStack(root=root, receiver_port=free_port())
+    try:
+        stack.start_services()
+        engine = engine_for(stack.env["DATABASE_URL"])
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM campaigns")).scalar_one() == 24
+        engine.dispose()
+    finally:
+        stack.stop()
