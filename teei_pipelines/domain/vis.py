@@ -1,0 +1,251 @@
+"""Volunteer Impact Score (vis.md §1-§6): points × exponential time decay, ranked per partition. Pure polars.
+
+Everything is vectorised: grouping, decay, ranking and rounding happen in polars expressions; there is no
+Python loop over events or users. Two paths produce the same scores:
+
+- `compute_vis(events, as_of)`: the full recompute over every event at or before as_of;
+- `advance_state(state, new_events, as_of)`: the incremental step. Because decay is multiplicative,
+  S(R') = S(R)·e^(−λ·(R'−R)) + Σ points·e^(−λ·(R'−ts)) over the events with R < ts ≤ R'.
+
+A *state* frame holds the unrounded per-user sums (STATE_COLUMNS); `rank_state` turns a state into the
+published scores (rounded VIS, rank, percentile).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from teei_pipelines.domain.rounding import ieee_divide, js_math_round_expr, round2_js_expr
+from teei_pipelines.errors import ConfigError
+
+POINTS: dict[str, int] = {
+    "buddy.match.created": 10,
+    "buddy.match.ended": 0,
+    "buddy.event.attended": 5,
+    "buddy.event.logged": 5,
+    "buddy.skill_share.completed": 15,
+    "buddy.feedback.submitted": 8,
+    "buddy.milestone.reached": 20,
+    "buddy.checkin.completed": 3,
+}
+BREAKDOWN_TYPES: dict[str, tuple[str, ...]] = {
+    "matches": ("buddy.match.created",),
+    "events": ("buddy.event.attended", "buddy.event.logged"),
+    "skill_shares": ("buddy.skill_share.completed",),
+    "feedback": ("buddy.feedback.submitted",),
+    "milestones": ("buddy.milestone.reached",),
+    "checkins": ("buddy.checkin.completed",),
+}
+BREAKDOWN_KEYS: tuple[str, ...] = tuple(BREAKDOWN_TYPES)
+MICROSECONDS_PER_DAY = 86_400_000_000
+DEFAULT_LAMBDA = 0.01
+
+STATE_COLUMNS: tuple[str, ...] = ("user_id", "decay_sum", "raw_points", *BREAKDOWN_KEYS, "last_activity_date")
+SCORE_COLUMNS: tuple[str, ...] = (
+    "user_id",
+    "current_vis",
+    "raw_points",
+    "decay_adjusted_points",
+    "decay_sum",
+    *BREAKDOWN_KEYS,
+    "last_activity_date",
+    "rank",
+    "percentile",
+)
+EVENT_SCHEMA = {"user_id": pl.String, "event_type": pl.String, "timestamp": pl.Datetime("us", "UTC")}
+
+
+@dataclass(frozen=True)
+class DecayParams:
+    """vis.md §1: VIS_LAMBDA (finite float ≥ 0) and VIS_ENABLE_DECAY (off only for 'false')."""
+
+    decay_lambda: float = DEFAULT_LAMBDA
+    enable_decay: bool = True
+
+    def __post_init__(self) -> None:
+        validate_lambda(self.decay_lambda)
+
+    @classmethod
+    def from_env_values(cls, lambda_raw: str | None, decay_raw: str | None) -> DecayParams:
+        raw = DEFAULT_LAMBDA if lambda_raw is None or lambda_raw.strip() == "" else lambda_raw
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError("VIS_LAMBDA", f"{lambda_raw!r} is not a number (expected a finite float ≥ 0)") from None
+        validate_lambda(value, variable="VIS_LAMBDA")
+        enable = decay_raw is None or decay_raw.strip().lower() != "false"
+        return cls(value, enable)
+
+    @property
+    def daily_factor(self) -> float:
+        return math.exp(-self.decay_lambda) if self.enable_decay else 1.0
+
+
+def validate_lambda(value: float, variable: str = "decay_lambda") -> None:
+    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ConfigError(variable, f"{value!r} is not a finite float ≥ 0")
+
+
+def empty_state() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "user_id": pl.String,
+            "decay_sum": pl.Float64,
+            "raw_points": pl.Int64,
+            **dict.fromkeys(BREAKDOWN_KEYS, pl.Int64),
+            "last_activity_date": pl.Datetime("us", "UTC"),
+        }
+    )
+
+
+def _normalise_events(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    frame = events.lazy() if isinstance(events, pl.DataFrame) else events
+    return frame.select(
+        pl.col("user_id").cast(pl.String),
+        pl.col("event_type").cast(pl.String),
+        pl.col("timestamp").dt.convert_time_zone("UTC").dt.cast_time_unit("us"),
+    )
+
+
+def _contributions(events: pl.LazyFrame, reference: datetime, params: DecayParams) -> pl.LazyFrame:
+    """Per-user sums of the events' points, each decayed to `reference`."""
+    points = pl.col("event_type").replace_strict(POINTS, default=0, return_dtype=pl.Int64)
+    if params.enable_decay and params.decay_lambda > 0:
+        days_ago = (pl.lit(reference).dt.cast_time_unit("us") - pl.col("timestamp")).dt.total_microseconds() / float(
+            MICROSECONDS_PER_DAY
+        )
+        weight = (days_ago * -params.decay_lambda).exp()
+    else:
+        weight = pl.lit(1.0)
+    counts = [pl.col("event_type").is_in(types).sum().cast(pl.Int64).alias(key) for key, types in BREAKDOWN_TYPES.items()]
+    return events.group_by("user_id").agg(
+        (points.cast(pl.Float64) * weight).sum().alias("decay_sum"),
+        points.sum().alias("raw_points"),
+        *counts,
+        pl.col("timestamp").max().alias("last_activity_date"),
+    )
+
+
+def _in_window(events: pl.LazyFrame, after: datetime | None, until: datetime) -> pl.LazyFrame:
+    """Events with a user and after < timestamp ≤ until (vis.md §1: an event exactly at as_of counts)."""
+    condition = pl.col("user_id").is_not_null() & (pl.col("timestamp") <= pl.lit(until))
+    if after is not None:
+        condition = condition & (pl.col("timestamp") > pl.lit(after))
+    return events.filter(condition)
+
+
+def full_state(events: pl.DataFrame | pl.LazyFrame, as_of: datetime, params: DecayParams) -> pl.DataFrame:
+    """The unrounded state as of `as_of`, from every event at or before it."""
+    window = _in_window(_normalise_events(events), None, as_of)
+    return _contributions(window, as_of, params).select(STATE_COLUMNS).collect()
+
+
+def advance_state(
+    state: pl.DataFrame,
+    previous_as_of: datetime,
+    new_events: pl.DataFrame | pl.LazyFrame,
+    as_of: datetime,
+    params: DecayParams,
+) -> pl.DataFrame:
+    """The state as of `as_of` from the state as of `previous_as_of` plus the events in (previous_as_of, as_of]."""
+    if as_of < previous_as_of:
+        raise ValueError("as_of must not precede previous_as_of")
+    elapsed_days = (as_of - previous_as_of) / timedelta(days=1)
+    factor = math.exp(-params.decay_lambda * elapsed_days) if params.enable_decay else 1.0
+    window = _in_window(_normalise_events(new_events), previous_as_of, as_of)
+    added = _contributions(window, as_of, params)
+    carried = state.lazy().select(STATE_COLUMNS)
+    joined = carried.join(added, on="user_id", how="full", coalesce=True, suffix="_new")
+    sums = [(pl.col(c).fill_null(0) + pl.col(f"{c}_new").fill_null(0)).alias(c) for c in ("raw_points", *BREAKDOWN_KEYS)]
+    return (
+        joined.select(
+            "user_id",
+            (pl.col("decay_sum").fill_null(0.0) * factor + pl.col("decay_sum_new").fill_null(0.0)).alias("decay_sum"),
+            *sums,
+            pl.max_horizontal("last_activity_date", "last_activity_date_new").alias("last_activity_date"),
+        )
+        .select(STATE_COLUMNS)
+        .collect()
+    )
+
+
+def rank_state(state: pl.DataFrame) -> pl.DataFrame:
+    """Round, rank and percentile (vis.md §3-§4): sort by rounded VIS desc, then user_id in code-point order."""
+    n = state.height
+    current_vis = round2_js_expr(pl.col("decay_sum")).alias("current_vis")
+    ranked = (
+        state.lazy()
+        .with_columns(current_vis)
+        .sort(["current_vis", "user_id"], descending=[True, False], maintain_order=True)
+        .with_row_index("position")
+        .with_columns(
+            (pl.col("position") + 1).cast(pl.Int64).alias("rank"),
+            # Math.round((N − i) / N × 10000) / 100, in doubles and in that order (vis.md §4).
+            ieee_divide(
+                js_math_round_expr(ieee_divide(pl.lit(float(n)) - pl.col("position"), float(max(n, 1))) * 10_000.0),
+                100.0,
+            ).alias("percentile"),
+            pl.col("current_vis").alias("decay_adjusted_points"),
+        )
+    )
+    return ranked.select(SCORE_COLUMNS).collect()
+
+
+def compute_vis(
+    events: pl.DataFrame,
+    as_of: datetime,
+    *,
+    decay_lambda: float = DEFAULT_LAMBDA,
+    enable_decay: bool = True,
+) -> pl.DataFrame:
+    """VIS per user as of `as_of`: one row per user with at least one event at or before it (vis.md §3-§4)."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (UTC)")
+    params = DecayParams(decay_lambda, enable_decay)
+    return rank_state(full_state(events, as_of, params))
+
+
+def as_of_for(partition_day: datetime) -> datetime:
+    """vis.md §2: partition D is computed as of (D + 1 day) 00:00:00Z."""
+    return partition_day + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    passed: bool
+    users_only_incremental: int
+    users_only_full: int
+    mismatched_users: int
+    max_decay_sum_relative_error: float
+    examples: list[str]
+
+
+def compare_incremental_with_full(incremental: pl.DataFrame, full: pl.DataFrame, tolerance: float = 1e-9) -> Comparison:
+    """vis.md §6: equal user sets; equal raw_points, breakdown, last activity and current_vis per user; decay_sum
+    within tolerance × max(1, full value)."""
+    exact = ["raw_points", *BREAKDOWN_KEYS, "last_activity_date", "current_vis"]
+    joined = incremental.select("user_id", "decay_sum", *exact).join(
+        full.select("user_id", "decay_sum", *exact), on="user_id", how="full", coalesce=True, suffix="_full"
+    )
+    only_incremental = joined.filter(pl.col("decay_sum_full").is_null()).height
+    only_full = joined.filter(pl.col("decay_sum").is_null()).height
+    both = joined.filter(pl.col("decay_sum").is_not_null() & pl.col("decay_sum_full").is_not_null())
+    relative = (pl.col("decay_sum") - pl.col("decay_sum_full")).abs() / pl.max_horizontal(
+        pl.lit(1.0), pl.col("decay_sum_full").abs()
+    )
+    differs = pl.any_horizontal([pl.col(c) != pl.col(f"{c}_full") for c in exact]) | (relative > tolerance)
+    checked = both.with_columns(relative.alias("relative_error"), differs.alias("differs"))
+    mismatched = checked.filter(pl.col("differs"))
+    max_error = float(checked["relative_error"].max() or 0.0) if checked.height else 0.0
+    return Comparison(
+        passed=only_incremental == 0 and only_full == 0 and mismatched.height == 0,
+        users_only_incremental=only_incremental,
+        users_only_full=only_full,
+        mismatched_users=mismatched.height,
+        max_decay_sum_relative_error=max_error,
+        examples=mismatched["user_id"].head(5).to_list(),
+    )
