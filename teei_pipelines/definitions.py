@@ -11,7 +11,7 @@ import dagster as dg
 
 from teei_pipelines.resources.factory import build_resources
 
-AREAS: tuple[str, ...] = ()
+AREAS: tuple[str, ...] = ("impact",)
 
 
 def build_definitions() -> dg.Definitions:

@@ -36,7 +36,7 @@ log = logging.getLogger("teei_pipelines.devstack")
 APP_DATABASE = "teei"
 DAGSTER_DATABASE = "dagster"
 DEFAULT_ROOT = Path(".teei")
-POOL_LIMITS = {"clickhouse": 1, "postgres": 8, "notifications_worker": 1}
+POOL_LIMITS = {"clickhouse": 1, "postgres": 8, "notifications_worker": 1, "vis_scores": 1}
 
 DEV_DAGSTER_YAML = """\
 # Written by teei-pipelines dev: the embedded stack's Dagster instance, on the embedded PostgreSQL.

@@ -9,7 +9,6 @@ the campaign state machine: some planned campaigns start on the anchor day, some
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Iterable
@@ -18,9 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
-import psycopg
 import sqlalchemy as sa
 from clickhouse_connect.driver.client import Client
+
+from teei_pipelines.pgio import copy_in
 
 US_PER_DAY = 86_400_000_000
 HISTORY_DAYS = 730
@@ -608,14 +608,6 @@ def _generate_telemetry(
     )
 
 
-def _copy_frame(cursor: psycopg.Cursor, table: str, frame: pl.DataFrame) -> None:
-    columns = ", ".join(f'"{name}"' for name in frame.columns)
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False, null_value="\\N", datetime_format="%Y-%m-%dT%H:%M:%S%.6f%z")
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-        copy.write(buffer.getvalue())
-
-
 def is_seeded(engine: sa.Engine) -> bool:
     with engine.connect() as connection:
         return connection.execute(sa.text("SELECT EXISTS (SELECT 1 FROM companies)")).scalar_one()
@@ -626,14 +618,9 @@ def load_postgres(engine: sa.Engine, data: SeedData) -> LoadReport:
     if is_seeded(engine):
         raise RuntimeError("the database already holds data (companies is not empty); run `teei-pipelines reset`")
     started = time.perf_counter()
-    raw = engine.raw_connection()
-    try:
-        with raw.driver_connection.cursor() as cursor:
-            for table, frame in data.postgres.items():
-                _copy_frame(cursor, table, frame)
-        raw.commit()
-    finally:
-        raw.close()
+    with engine.begin() as connection:
+        for table, frame in data.postgres.items():
+            copy_in(connection, table, frame)
     return LoadReport({t: f.height for t, f in data.postgres.items()}, time.perf_counter() - started)
 
 

@@ -121,7 +121,9 @@ def _contributions(events: pl.LazyFrame, reference: datetime, params: DecayParam
         weight = (days_ago * -params.decay_lambda).exp()
     else:
         weight = pl.lit(1.0)
-    counts = [pl.col("event_type").is_in(types).sum().cast(pl.Int64).alias(key) for key, types in BREAKDOWN_TYPES.items()]
+    counts = [
+        pl.col("event_type").is_in(types).sum().cast(pl.Int64).alias(key) for key, types in BREAKDOWN_TYPES.items()
+    ]
     return events.group_by("user_id").agg(
         (points.cast(pl.Float64) * weight).sum().alias("decay_sum"),
         points.sum().alias("raw_points"),
@@ -160,7 +162,9 @@ def advance_state(
     added = _contributions(window, as_of, params)
     carried = state.lazy().select(STATE_COLUMNS)
     joined = carried.join(added, on="user_id", how="full", coalesce=True, suffix="_new")
-    sums = [(pl.col(c).fill_null(0) + pl.col(f"{c}_new").fill_null(0)).alias(c) for c in ("raw_points", *BREAKDOWN_KEYS)]
+    sums = [
+        (pl.col(c).fill_null(0) + pl.col(f"{c}_new").fill_null(0)).alias(c) for c in ("raw_points", *BREAKDOWN_KEYS)
+    ]
     return (
         joined.select(
             "user_id",

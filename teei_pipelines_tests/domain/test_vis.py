@@ -27,7 +27,9 @@ R = datetime(2024, 1, 15, 12, tzinfo=UTC)
 
 def events(*rows: tuple[str | None, str, datetime]) -> pl.DataFrame:
     return pl.DataFrame(
-        rows, schema={"user_id": pl.String, "event_type": pl.String, "timestamp": pl.Datetime("us", "UTC")}, orient="row"
+        rows,
+        schema={"user_id": pl.String, "event_type": pl.String, "timestamp": pl.Datetime("us", "UTC")},
+        orient="row",
     )
 
 
@@ -55,9 +57,14 @@ def reference_vis(rows, as_of, decay_lambda=0.01, enable_decay=True):
     order = sorted(users, key=lambda u: (-round2_js(users[u]["sum"]), u))
     n = len(order)
     return {
-        u: {"current_vis": round2_js(users[u]["sum"]), "raw_points": users[u]["raw"], "rank": i + 1,
-            "percentile": math.floor((n - i) / n * 10000 + 0.5) / 100, "last": users[u]["last"],
-            **{k: users[u][k] for k in BREAKDOWN_KEYS}}
+        u: {
+            "current_vis": round2_js(users[u]["sum"]),
+            "raw_points": users[u]["raw"],
+            "rank": i + 1,
+            "percentile": math.floor((n - i) / n * 10000 + 0.5) / 100,
+            "last": users[u]["last"],
+            **{k: users[u][k] for k in BREAKDOWN_KEYS},
+        }
         for i, u in enumerate(order)
     }
 
@@ -83,7 +90,10 @@ def test_worked_example_percentiles_for_three_users():
 
 
 def test_decay_off_gives_raw_points_and_lambda_zero_equals_decay_off():
-    rows = [("u", "buddy.feedback.submitted", R - timedelta(days=400)), ("u", "buddy.match.created", R - timedelta(days=3))]
+    rows = [
+        ("u", "buddy.feedback.submitted", R - timedelta(days=400)),
+        ("u", "buddy.match.created", R - timedelta(days=3)),
+    ]
     off = compute_vis(events(*rows), R, enable_decay=False).row(0, named=True)
     zero = compute_vis(events(*rows), R, decay_lambda=0.0).row(0, named=True)
     assert off["current_vis"] == 18.0 == zero["current_vis"]
@@ -93,15 +103,20 @@ def test_decay_off_gives_raw_points_and_lambda_zero_equals_decay_off():
 
 @pytest.mark.parametrize("decay_lambda", [0.001, 0.01, 0.05, 0.5])
 def test_lambda_variants_match_the_reference(decay_lambda):
-    rows = [("u", "buddy.skill_share.completed", R - timedelta(days=d, hours=h)) for d, h in ((1, 3), (30, 0), (200, 11))]
+    rows = [
+        ("u", "buddy.skill_share.completed", R - timedelta(days=d, hours=h)) for d, h in ((1, 3), (30, 0), (200, 11))
+    ]
     got = compute_vis(events(*rows), R, decay_lambda=decay_lambda)["current_vis"][0]
     assert got == reference_vis(rows, R, decay_lambda)["u"]["current_vis"]
 
 
 def test_unknown_and_zero_point_types_count_for_presence_and_last_activity_only():
     late = R - timedelta(hours=1)
-    rows = [("u", "buddy.match.ended", late), ("u", "buddy.profile.viewed", R - timedelta(days=2)),
-            ("v", "buddy.checkin.completed", R - timedelta(days=5))]
+    rows = [
+        ("u", "buddy.match.ended", late),
+        ("u", "buddy.profile.viewed", R - timedelta(days=2)),
+        ("v", "buddy.checkin.completed", R - timedelta(days=5)),
+    ]
     result = {row["user_id"]: row for row in compute_vis(events(*rows), R).iter_rows(named=True)}
     assert result["u"]["current_vis"] == 0.0 and result["u"]["raw_points"] == 0
     assert all(result["u"][key] == 0 for key in BREAKDOWN_KEYS), "match.ended and unknown types are not counted"
@@ -110,8 +125,11 @@ def test_unknown_and_zero_point_types_count_for_presence_and_last_activity_only(
 
 
 def test_event_exactly_at_as_of_counts_with_weight_one_and_future_events_are_ignored():
-    rows = [("u", "buddy.milestone.reached", R), ("u", "buddy.milestone.reached", R + timedelta(microseconds=1)),
-            ("future_only", "buddy.match.created", R + timedelta(days=1))]
+    rows = [
+        ("u", "buddy.milestone.reached", R),
+        ("u", "buddy.milestone.reached", R + timedelta(microseconds=1)),
+        ("future_only", "buddy.match.created", R + timedelta(days=1)),
+    ]
     result = compute_vis(events(*rows), R)
     assert result["user_id"].to_list() == ["u"]
     assert result["current_vis"][0] == 20.0 and result["raw_points"][0] == 20
@@ -132,20 +150,30 @@ def test_ties_are_broken_by_user_id_in_code_point_order():
 
 def test_users_whose_sums_round_to_the_same_value_tie():
     state = pl.DataFrame(
-        {"user_id": ["b", "a"], "decay_sum": [10.004, 10.0], "raw_points": [10, 10], **{k: [0, 0] for k in BREAKDOWN_KEYS},
-         "last_activity_date": [R, R]}
+        {
+            "user_id": ["b", "a"],
+            "decay_sum": [10.004, 10.0],
+            "raw_points": [10, 10],
+            **{k: [0, 0] for k in BREAKDOWN_KEYS},
+            "last_activity_date": [R, R],
+        }
     )
     assert rank_state(state)["user_id"].to_list() == ["a", "b"]
 
 
 def test_rounding_at_half_cent_boundaries_is_javascript_math_round():
     state = pl.DataFrame(
-        {"user_id": ["x", "y", "z"], "decay_sum": [2.675, 1.005, 0.125], "raw_points": [3, 1, 1],
-         **{k: [0, 0, 0] for k in BREAKDOWN_KEYS}, "last_activity_date": [R, R, R]}
+        {
+            "user_id": ["x", "y", "z"],
+            "decay_sum": [2.675, 1.005, 0.125],
+            "raw_points": [3, 1, 1],
+            **{k: [0, 0, 0] for k in BREAKDOWN_KEYS},
+            "last_activity_date": [R, R, R],
+        }
     )
     ranked = {row["user_id"]: row["current_vis"] for row in rank_state(state).iter_rows(named=True)}
     # In doubles 2.675*100 == 267.5 (so 2.68, as the spec says) while 1.005*100 == 100.49999999999999 (so 1.0);
-    # toFixed works on the exact binary value instead, where 2.675 is 2.67499999999999982236431605997495353221893310546875.
+    # toFixed works on the exact binary value instead: 2.675 is stored as 2.674999999999999822….
     assert ranked == {"x": round2_js(2.675), "y": round2_js(1.005), "z": round2_js(0.125)}
     assert (round2_js(2.675), round2_js(1.005), round2_js(0.125)) == (2.68, 1.0, 0.13)
     assert str(fixed(2.675, 2)) == "2.67" and str(fixed(0.125, 2)) == "0.13"
@@ -196,7 +224,11 @@ def test_full_compute_matches_the_naive_reference_on_random_data():
     for row in got.iter_rows(named=True):
         ref = expected[row["user_id"]]
         assert (row["current_vis"], row["raw_points"], row["rank"], row["percentile"]) == (
-            ref["current_vis"], ref["raw_points"], ref["rank"], ref["percentile"]), row["user_id"]
+            ref["current_vis"],
+            ref["raw_points"],
+            ref["rank"],
+            ref["percentile"],
+        ), row["user_id"]
         assert row["last_activity_date"] == ref["last"]
         assert all(row[k] == ref[k] for k in BREAKDOWN_KEYS)
 
@@ -220,8 +252,12 @@ def test_comparison_reports_each_kind_of_difference():
     params = DecayParams()
     frame = events(("a", "buddy.match.created", R), ("b", "buddy.match.created", R))
     full = rank_state(full_state(frame, R, params))
-    drifted = full.with_columns(pl.when(pl.col("user_id") == "a").then(pl.col("decay_sum") * (1 + 1e-6))
-                                .otherwise(pl.col("decay_sum")).alias("decay_sum"))
+    drifted = full.with_columns(
+        pl.when(pl.col("user_id") == "a")
+        .then(pl.col("decay_sum") * (1 + 1e-6))
+        .otherwise(pl.col("decay_sum"))
+        .alias("decay_sum")
+    )
     result = compare_incremental_with_full(drifted.filter(pl.col("user_id") != "b"), full)
     assert not result.passed
     assert (result.users_only_full, result.mismatched_users, result.examples) == (1, 1, ["a"])

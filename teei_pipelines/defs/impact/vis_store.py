@@ -1,0 +1,211 @@
+"""Reading and writing VIS partitions in PostgreSQL, and the range computation behind `impact/vis_scores_daily`.
+
+A range of days is computed in one pass: the first day starts from the stored previous day (incremental) or from
+every event (full); each following day advances the state with only that day's events (vis.md §6). Each day is
+written in its own transaction (delete + insert), so a re-run replaces exactly that day.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+import polars as pl
+import sqlalchemy as sa
+
+from teei_pipelines.domain.vis import (
+    BREAKDOWN_KEYS,
+    EVENT_SCHEMA,
+    DecayParams,
+    advance_state,
+    compare_incremental_with_full,
+    full_state,
+    rank_state,
+)
+from teei_pipelines.pgio import copy_in, copy_out, query, statements
+
+Mode = Literal["auto", "full", "incremental"]
+EPOCH_FLOOR = datetime(1, 1, 1, tzinfo=UTC)
+
+EVENT_COLUMNS = {"user_id": pl.String, "event_type": pl.String, "timestamp_us": pl.Int64}
+STATE_SCHEMA = {
+    "user_id": pl.String,
+    "decay_sum": pl.Float64,
+    "raw_points": pl.Int64,
+    **dict.fromkeys(BREAKDOWN_KEYS, pl.Int64),
+    "last_activity_us": pl.Int64,
+}
+
+
+class IncrementalUnavailableError(RuntimeError):
+    """mode=incremental was requested but vis.md §6's preconditions do not hold."""
+
+
+def day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def as_of(day: date) -> datetime:
+    """vis.md §2: partition D is computed as of (D + 1 day) 00:00:00Z."""
+    return day_start(day) + timedelta(days=1)
+
+
+def _us_to_datetime(column: str, alias: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Datetime("us", "UTC")).alias(alias)
+
+
+def read_events(connection: sa.Connection, after: datetime | None, until: datetime) -> pl.DataFrame:
+    frame = copy_out(connection, "impact/vis_events", {"after": after or EPOCH_FLOOR, "until": until}, EVENT_COLUMNS)
+    return frame.select("user_id", "event_type", _us_to_datetime("timestamp_us", "timestamp"))
+
+
+def read_state(connection: sa.Connection, day: date) -> pl.DataFrame:
+    frame = copy_out(connection, "impact/vis_state", {"partition_date": day}, STATE_SCHEMA)
+    return frame.with_columns(_us_to_datetime("last_activity_us", "last_activity_date")).drop("last_activity_us")
+
+
+@dataclass(frozen=True)
+class StoredPartition:
+    decay_lambda: float
+    decay_enabled: bool
+    calculated_at: datetime
+    users: int
+
+
+def stored_partition(connection: sa.Connection, day: date) -> StoredPartition | None:
+    rows = connection.execute(sa.text(query("impact/vis_partition_run")), {"partition_date": day}).all()
+    if len(rows) != 1:
+        return None
+    decay_lambda, decay_enabled, calculated_at, users = rows[0]
+    return StoredPartition(decay_lambda, decay_enabled, calculated_at, users)
+
+
+def incremental_blocker(connection: sa.Connection, previous_day: date, params: DecayParams) -> str | None:
+    """Why day D cannot start from D−1's stored state (vis.md §6 "auto"), or None when it can."""
+    previous = stored_partition(connection, previous_day)
+    if previous is None:
+        return f"partition {previous_day} is not in vis_scores_daily"
+    if previous.decay_lambda != params.decay_lambda or previous.decay_enabled != params.enable_decay:
+        return (
+            f"partition {previous_day} was computed with lambda={previous.decay_lambda}, "
+            f"decay_enabled={previous.decay_enabled}"
+        )
+    late = connection.execute(
+        sa.text(query("impact/vis_late_events")),
+        {"calculated_at": previous.calculated_at, "as_of": as_of(previous_day)},
+    ).scalar_one()
+    if late:
+        return f"late events arrived for partition {previous_day} after it was computed"
+    return None
+
+
+def write_day(connection: sa.Connection, day: date, scores: pl.DataFrame, params: DecayParams, method: str) -> None:
+    """Replace partition `day` of vis_scores_daily with `scores` (the caller owns the transaction)."""
+    stage = scores.select(
+        "user_id",
+        "current_vis",
+        "raw_points",
+        "decay_adjusted_points",
+        "decay_sum",
+        *BREAKDOWN_KEYS,
+        pl.col("last_activity_date").dt.epoch("us").alias("last_activity_us"),
+        "rank",
+        "percentile",
+    )
+    connection.execute(sa.text(query("impact/vis_stage_create")))
+    copy_in(connection, "vis_stage", stage)
+    replace_params = {
+        "partition_date": day,
+        "as_of": as_of(day),
+        "lambda": params.decay_lambda,
+        "decay_enabled": params.enable_decay,
+        "method": method,
+    }
+    for statement in statements("impact/vis_daily_replace"):
+        connection.execute(statement, replace_params)
+
+
+@dataclass
+class DayResult:
+    day: date
+    method: str
+    users: int
+    new_events: int
+
+
+@dataclass
+class RangeResult:
+    days: list[DayResult] = field(default_factory=list)
+    events_read: int = 0
+    seconds: float = 0.0
+    last_scores: pl.DataFrame | None = None
+    last_incremental_day: date | None = None
+    fallback_reason: str | None = None
+
+
+def compute_range(engine: sa.Engine, days: list[date], params: DecayParams, mode: Mode = "auto") -> RangeResult:
+    """Compute and store every day of `days` (consecutive, ascending)."""
+    started = time.perf_counter()
+    result = RangeResult()
+    first, last = days[0], days[-1]
+    with engine.connect() as connection:
+        reason = None if mode == "full" else incremental_blocker(connection, first - timedelta(days=1), params)
+        if mode == "incremental" and reason is not None:
+            raise IncrementalUnavailableError(f"mode=incremental for {first}: {reason}; run with mode=full")
+        if mode == "auto" and reason is not None:
+            result.fallback_reason = reason
+        if reason is None and mode != "full":
+            state = read_state(connection, first - timedelta(days=1))
+            state_as_of = as_of(first - timedelta(days=1))
+            pending_days = days
+        else:
+            base_events = read_events(connection, None, as_of(first))
+            result.events_read += base_events.height
+            state = full_state(base_events, as_of(first), params)
+            state_as_of = as_of(first)
+            pending_days = days[1:]
+            with engine.begin() as write:
+                write_day(write, first, rank_state(state), params, "full")
+            result.days.append(DayResult(first, "full", state.height, base_events.height))
+        if pending_days:
+            window = read_events(connection, state_as_of, as_of(last))
+            result.events_read += window.height
+        else:
+            window = pl.DataFrame(schema=EVENT_SCHEMA)
+    # An event at exactly midnight belongs to the day before (ts <= as_of), hence the −1 µs.
+    by_day = window.with_columns(
+        (pl.col("timestamp") - pl.duration(microseconds=1)).dt.date().alias("_day")
+    ).partition_by("_day", as_dict=True, include_key=False)
+    for day in pending_days:
+        day_events = by_day.get((day,), window.clear())
+        state = advance_state(state, state_as_of, day_events, as_of(day), params)
+        state_as_of = as_of(day)
+        with engine.begin() as write:
+            write_day(write, day, rank_state(state), params, "incremental")
+        result.days.append(DayResult(day, "incremental", state.height, day_events.height))
+        result.last_incremental_day = day
+    result.last_scores = rank_state(state)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def verify_incremental(engine: sa.Engine, day: date, incremental_scores: pl.DataFrame, params: DecayParams):
+    """vis.md §6: recompute `day` in full from every event and compare with the incremental result."""
+    with engine.connect() as connection:
+        events = read_events(connection, None, as_of(day))
+    full_scores = rank_state(full_state(events, as_of(day), params))
+    return compare_incremental_with_full(incremental_scores, full_scores)
+
+
+def latest_partition(connection: sa.Connection) -> date | None:
+    return connection.execute(sa.text(query("impact/vis_latest_partition"))).scalar_one()
+
+
+def refresh_vis_scores(engine: sa.Engine, day: date) -> int:
+    """Copy partition `day` into vis_scores (one transaction). Returns the rows now in vis_scores."""
+    with engine.begin() as connection:
+        for statement in statements("impact/vis_scores_refresh"):
+            connection.execute(statement, {"partition_date": day})
+        return connection.execute(sa.text("SELECT count(*) FROM vis_scores")).scalar_one()
