@@ -75,7 +75,13 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     from teei_pipelines.devstack import run_dev
 
-    return run_dev(Path(args.root), headless=args.headless, webserver_port=args.port, receiver_port=args.receiver_port)
+    return run_dev(
+        Path(args.root),
+        headless=args.headless,
+        webserver_port=args.port,
+        receiver_port=args.receiver_port,
+        run_main_job=not args.no_main_job,
+    )
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
@@ -119,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--root", default=".teei")
     dev.add_argument("--headless", action="store_true", help="no webserver: the Dagster daemon only")
     dev.add_argument("--port", type=int, default=3000, help="Dagster webserver port")
+    dev.add_argument("--no-main-job", action="store_true", help="do not submit vis_daily_job for yesterday")
     dev.add_argument("--receiver-port", type=int, help="webhook receiver port (default WEBHOOK_RECEIVER_PORT, 8090)")
     dev.set_defaults(func=cmd_dev)
 

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -36,6 +37,7 @@ log = logging.getLogger("teei_pipelines.devstack")
 APP_DATABASE = "teei"
 DAGSTER_DATABASE = "dagster"
 DEFAULT_ROOT = Path(".teei")
+MAIN_JOB = "vis_daily_job"
 POOL_LIMITS = {"clickhouse": 1, "postgres": 8, "notifications_worker": 1, "vis_scores": 1}
 
 DEV_DAGSTER_YAML = """\
@@ -323,6 +325,32 @@ class DevStack:
         wait_for_port(self.webserver_port, 180, process=process, name="dagster dev")
         return process
 
+    def launch_main_job(self) -> None:
+        """Submit the main job (VIS for yesterday) to the queue; the daemon launches it."""
+        yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+        workspace = str(Path(__file__).resolve().parent.parent / "workspace.yaml")
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "dagster"),
+                "job",
+                "launch",
+                "-w",
+                workspace,
+                "-j",
+                MAIN_JOB,
+                "--tags",
+                json.dumps({"dagster/partition": yesterday}),
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=str(self.paths.dagster_home),
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"could not submit {MAIN_JOB} for {yesterday}:\n{result.stderr.strip()}")
+        print(f"submitted {MAIN_JOB} for partition {yesterday} (see the Runs page)", flush=True)
+
     def stop(self) -> None:
         for name, process in reversed(self.children):
             stop_process(process, name)
@@ -359,8 +387,9 @@ def run_dev(
     headless: bool = False,
     webserver_port: int = 3000,
     receiver_port: int | None = None,
+    run_main_job: bool = True,
 ) -> int:
-    """Start everything and block until Ctrl-C (SIGINT) or SIGTERM."""
+    """Start everything, submit the main job for yesterday, and block until Ctrl-C (SIGINT) or SIGTERM."""
     stack = DevStack(
         root=root,
         webserver_port=webserver_port,
@@ -382,6 +411,8 @@ def run_dev(
         stack.start_dagster(headless=headless)
         print(stack.describe(headless), flush=True)
         print(f"stack started in {time.perf_counter() - started:.1f} s", flush=True)
+        if run_main_job:
+            stack.launch_main_job()
         while not stopping:
             for name, process in stack.children:
                 if process.poll() is not None:

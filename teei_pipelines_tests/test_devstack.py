@@ -91,6 +91,18 @@ def test_headless_stack_starts_serves_and_stops_cleanly(tmp_path):
 
         children = psutil.Process(process.pid).children(recursive=True)
         assert any("dagster-daemon" in " ".join(child.cmdline()) for child in children)
+
+        # The main job (VIS for yesterday) was submitted; the daemon launches it and it writes real rows.
+        assert "submitted vis_daily_job for partition" in _wait_for_line(process, "submitted vis_daily_job", 120)
+        engine = engine_for(state["DATABASE_URL"])
+        deadline = time.monotonic() + 180
+        scored = 0
+        while time.monotonic() < deadline and not scored:
+            with engine.connect() as connection:
+                scored = connection.execute(sa.text("SELECT count(*) FROM vis_scores")).scalar_one()
+            time.sleep(2)
+        engine.dispose()
+        assert scored > 100, "the daemon ran vis_daily_job and refreshed vis_scores"
     finally:
         process.send_signal(signal.SIGINT)
         remaining = process.communicate(timeout=90)[0]
