@@ -111,25 +111,70 @@ def _normalise_events(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _contributions(events: pl.LazyFrame, reference: datetime, params: DecayParams) -> pl.LazyFrame:
-    """Per-user sums of the events' points, each decayed to `reference`."""
-    points = pl.col("event_type").replace_strict(POINTS, default=0, return_dtype=pl.Int64)
+# Event types as small integer codes: string work happens once per event, the rest is integer arithmetic.
+_TYPE_CODES: dict[str, int] = {event_type: code for code, event_type in enumerate(POINTS)}
+_UNKNOWN_CODE = len(_TYPE_CODES)
+_POINTS_BY_CODE: dict[int, int] = {code: POINTS[event_type] for event_type, code in _TYPE_CODES.items()}
+# The six breakdown counts travel as two packed Int64 sums of three 21-bit fields each, which halves the number of
+# aggregations in the group-by (its dominant cost). A user with 2^21 or more events could overflow a field, so such
+# input takes the unpacked path instead (checked exactly, per run).
+_FIELD_BITS = 21
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
+_PACKED_INCREMENTS: tuple[dict[int, int], dict[int, int]] = ({}, {})
+for _index, _types in enumerate(BREAKDOWN_TYPES.values()):
+    for _event_type in _types:
+        _PACKED_INCREMENTS[_index // 3][_TYPE_CODES[_event_type]] = 1 << (_FIELD_BITS * (_index % 3))
+
+
+def _per_event_columns(events: pl.LazyFrame, reference: datetime, params: DecayParams) -> pl.LazyFrame:
+    code = pl.col("event_type").replace_strict(_TYPE_CODES, default=_UNKNOWN_CODE, return_dtype=pl.UInt8)
     if params.enable_decay and params.decay_lambda > 0:
-        days_ago = (pl.lit(reference).dt.cast_time_unit("us") - pl.col("timestamp")).dt.total_microseconds() / float(
-            MICROSECONDS_PER_DAY
-        )
-        weight = (days_ago * -params.decay_lambda).exp()
+        age_us = (pl.lit(reference).dt.cast_time_unit("us") - pl.col("timestamp")).dt.total_microseconds()
+        weight = (age_us.cast(pl.Float64) / float(MICROSECONDS_PER_DAY) * -params.decay_lambda).exp()
     else:
         weight = pl.lit(1.0)
-    counts = [
-        pl.col("event_type").is_in(types).sum().cast(pl.Int64).alias(key) for key, types in BREAKDOWN_TYPES.items()
-    ]
-    return events.group_by("user_id").agg(
-        (points.cast(pl.Float64) * weight).sum().alias("decay_sum"),
-        points.sum().alias("raw_points"),
-        *counts,
-        pl.col("timestamp").max().alias("last_activity_date"),
+    return (
+        events.with_columns(code.alias("_code"))
+        .with_columns(
+            pl.col("_code").replace_strict(_POINTS_BY_CODE, default=0, return_dtype=pl.Int32).alias("_points"),
+            *[
+                pl.col("_code").replace_strict(increments, default=0, return_dtype=pl.Int64).alias(f"_packed{half}")
+                for half, increments in enumerate(_PACKED_INCREMENTS)
+            ],
+        )
+        .with_columns((pl.col("_points").cast(pl.Float64) * weight).alias("_decayed"))
     )
+
+
+def _contributions(events: pl.LazyFrame, reference: datetime, params: DecayParams) -> pl.DataFrame:
+    """Per-user sums of the events' points, each decayed to `reference`.
+
+    Every per-event value is computed as a plain column first, so the group-by runs only plain sums and a max,
+    which polars evaluates on its fast path.
+    """
+    columns = _per_event_columns(events, reference, params)
+    common = [
+        pl.col("_decayed").sum().alias("decay_sum"),
+        pl.col("_points").sum().cast(pl.Int64).alias("raw_points"),
+        pl.col("timestamp").max().alias("last_activity_date"),
+    ]
+    grouped = (
+        columns.group_by("user_id")
+        .agg(*common, pl.col("_packed0").sum(), pl.col("_packed1").sum(), pl.len().alias("_events"))
+        .collect()
+    )
+    if grouped.height and grouped["_events"].max() > _FIELD_MASK:
+        # Too many events for a 21-bit field: count each breakdown key in its own aggregation.
+        counts = [
+            pl.col("_code").is_in([_TYPE_CODES[t] for t in types]).sum().cast(pl.Int64).alias(key)
+            for key, types in BREAKDOWN_TYPES.items()
+        ]
+        return columns.group_by("user_id").agg(*common, *counts).select(STATE_COLUMNS).collect()
+    unpacked = [
+        ((pl.col(f"_packed{index // 3}") // (1 << (_FIELD_BITS * (index % 3)))) % (1 << _FIELD_BITS)).alias(key)
+        for index, key in enumerate(BREAKDOWN_KEYS)
+    ]
+    return grouped.with_columns(unpacked).select(STATE_COLUMNS)
 
 
 def _in_window(events: pl.LazyFrame, after: datetime | None, until: datetime) -> pl.LazyFrame:
@@ -142,8 +187,15 @@ def _in_window(events: pl.LazyFrame, after: datetime | None, until: datetime) ->
 
 def full_state(events: pl.DataFrame | pl.LazyFrame, as_of: datetime, params: DecayParams) -> pl.DataFrame:
     """The unrounded state as of `as_of`, from every event at or before it."""
-    window = _in_window(_normalise_events(events), None, as_of)
-    return _contributions(window, as_of, params).select(STATE_COLUMNS).collect()
+    normalised = _normalise_events(events)
+    if isinstance(events, pl.DataFrame) and not _needs_filter(events, as_of):
+        # Filtering copies every string; skip it when a cheap scan shows every row already qualifies.
+        return _contributions(normalised, as_of, params)
+    return _contributions(_in_window(normalised, None, as_of), as_of, params)
+
+
+def _needs_filter(events: pl.DataFrame, as_of: datetime) -> bool:
+    return bool(events.select((pl.col("user_id").is_null() | (pl.col("timestamp") > pl.lit(as_of))).any()).item())
 
 
 def advance_state(
@@ -159,7 +211,7 @@ def advance_state(
     elapsed_days = (as_of - previous_as_of) / timedelta(days=1)
     factor = math.exp(-params.decay_lambda * elapsed_days) if params.enable_decay else 1.0
     window = _in_window(_normalise_events(new_events), previous_as_of, as_of)
-    added = _contributions(window, as_of, params)
+    added = _contributions(window, as_of, params).lazy()
     carried = state.lazy().select(STATE_COLUMNS)
     joined = carried.join(added, on="user_id", how="full", coalesce=True, suffix="_new")
     sums = [

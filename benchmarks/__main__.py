@@ -1,0 +1,65 @@
+"""`make bench`: run every benchmark, print a table (metric, baseline, ratio, target), write benchmarks/RESULTS.md.
+
+Sizes are the issues' defaults; BENCH_EVENTS, BENCH_USERS and BENCH_SCALE shrink them for a quick look.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import vis_bench
+
+
+def _fmt(value: float, unit: str) -> str:
+    return f"{value:,.1f} {unit}" if unit == "MiB" else f"{value:,.3f} {unit}"
+
+
+def main() -> int:
+    n_events = int(os.environ.get("BENCH_EVENTS", 20_000_000))
+    n_users = int(os.environ.get("BENCH_USERS", 1_000_000))
+    scale = float(os.environ.get("BENCH_SCALE", 100))
+    rows = vis_bench.in_memory(n_events, n_users)
+    e2e_rows, info = vis_bench.end_to_end(scale)
+    rows += e2e_rows
+
+    header = "| metric | value | baseline | baseline value | ratio (baseline / value) | target |"
+    lines = [header, "|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(
+            f"| {row.metric} | {_fmt(row.value, row.unit)} | {row.baseline_name} | {_fmt(row.baseline, row.unit)} "
+            f"| {row.ratio:,.2f}× | {row.target} |"
+        )
+    notes = [
+        f"Seed at scale {scale:g}: {info['seed_rows']:,} PostgreSQL rows generated in {info['seed_generate_s']:.1f} s "
+        f"and loaded with COPY in {info['seed_load_s']:.1f} s ({info['seed_rows_per_s']:,.0f} rows/s); "
+        f"{info['events']:,} Buddy events.",
+        f"Wall time of the Dagster runs: full {info['full_wall_s']:.2f} s; incremental "
+        f"{info['incremental_wall_with_check_s']:.2f} s including the blocking `vis_incremental_equals_full` check, "
+        "which recomputes the day in full by design (vis.md §6).",
+    ]
+    table = "\n".join(lines)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    document = "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}; every baseline in the same run.",
+            "",
+            table,
+            "",
+            *[f"- {note}" for note in notes],
+            "",
+        ]
+    )
+    Path(__file__).with_name("RESULTS.md").write_text(document)
+    print(table)
+    print("\n".join(notes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
