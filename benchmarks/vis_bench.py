@@ -153,7 +153,7 @@ def in_memory(n_events: int, n_users: int, repeats: int = 2) -> list[Row]:
     from_polars = compute_vis(events, AS_OF).filter(pl.col("user_id").is_in(check_users)).sort("user_id")
     from_pandas = pandas_vis(pandas_frame, AS_OF).set_index("user_id").loc[sorted(check_users)]
     assert from_polars["current_vis"].to_list() == from_pandas["current_vis"].tolist()
-    del pandas_frame
+    pandas_frame = None  # free it before the numpy run
 
     codes = events["user_id"].cast(pl.Categorical).to_physical().to_numpy()
     points = events["event_type"].replace_strict(POINTS, default=0, return_dtype=pl.Int64).to_numpy()
