@@ -157,7 +157,9 @@ def aggregate_instances(campaign: Mapping[str, Any], instances: Sequence[Mapping
     sessions = sum(int(row.get("total_sessions_held") or 0) for row in own)
     hours = sum((to_decimal(row.get("total_hours_logged")) or Decimal(0) for row in own), Decimal(0))
 
-    sroi_rows = [row for row in own if row.get("status") in ("active", "completed") and row.get("sroi_score") is not None]
+    sroi_rows = [
+        row for row in own if row.get("status") in ("active", "completed") and row.get("sroi_score") is not None
+    ]
     weight = sum(int(row.get("enrolled_beneficiaries") or 0) for row in sroi_rows)
     if not sroi_rows:
         sroi = None
@@ -202,13 +204,37 @@ class AlertBand:
 
 CAPACITY_BANDS: tuple[AlertBand, ...] = (
     AlertBand(0.80, "80%", "info", ("sales",), "low", 24, "capacity-upsell-opportunity", {"upsell_opportunity": True}),
-    AlertBand(0.90, "90%", "warning", ("company_admin",), "normal", 12, "capacity-expansion-recommended",
-              {"recommend_expansion": True, "upsell": True}),
-    AlertBand(1.00, "100%", "error", ("company_admin", "cs"), "high", 6, "capacity-at-limit",
-              {"recommend_expansion": True, "upsell": True}),
-    AlertBand(1.10, "110%", "critical", ("company_admin", "cs"), "critical", 1, "capacity-over-limit-critical",
-              {"block_enrollments": True, "escalation": True}),
-)  # fmt: skip
+    AlertBand(
+        0.90,
+        "90%",
+        "warning",
+        ("company_admin",),
+        "normal",
+        12,
+        "capacity-expansion-recommended",
+        {"recommend_expansion": True, "upsell": True},
+    ),
+    AlertBand(
+        1.00,
+        "100%",
+        "error",
+        ("company_admin", "cs"),
+        "high",
+        6,
+        "capacity-at-limit",
+        {"recommend_expansion": True, "upsell": True},
+    ),
+    AlertBand(
+        1.10,
+        "110%",
+        "critical",
+        ("company_admin", "cs"),
+        "critical",
+        1,
+        "capacity-over-limit-critical",
+        {"block_enrollments": True, "escalation": True},
+    ),
+)
 
 
 def crossed_bands(previous: Any, utilization: float) -> list[AlertBand]:
@@ -244,19 +270,43 @@ def snapshot_alerts(campaign: Mapping[str, Any], volunteers: float, beneficiarie
     alerts = []
     for label, ratio in (("Volunteer", volunteers), ("Beneficiary", beneficiaries)):
         if ratio >= 1.0:
-            alerts.append({"type": "capacity_critical", "threshold": 1.0, "currentValue": ratio,
-                           "message": f"{label} capacity exceeded: {_percent(ratio)}% utilization"})
+            alerts.append(
+                {
+                    "type": "capacity_critical",
+                    "threshold": 1.0,
+                    "currentValue": ratio,
+                    "message": f"{label} capacity exceeded: {_percent(ratio)}% utilization",
+                }
+            )
         elif ratio >= 0.8:
-            alerts.append({"type": "capacity_warning", "threshold": 0.8, "currentValue": ratio,
-                           "message": f"{label} capacity nearing limit: {_percent(ratio)}% utilization"})
+            alerts.append(
+                {
+                    "type": "capacity_warning",
+                    "threshold": 0.8,
+                    "currentValue": ratio,
+                    "message": f"{label} capacity nearing limit: {_percent(ratio)}% utilization",
+                }
+            )
     if budget >= 0.9:
-        alerts.append({"type": "budget_warning", "threshold": 0.9, "currentValue": budget,
-                       "message": f"Budget {_percent(budget)}% spent"})
+        alerts.append(
+            {
+                "type": "budget_warning",
+                "threshold": 0.9,
+                "currentValue": budget,
+                "message": f"Budget {_percent(budget)}% spent",
+            }
+        )
     sroi = to_float(campaign.get("cumulative_sroi"))
     if sroi is not None and sroi < 2.0 and campaign.get("status") == "active":
-        alerts.append({"type": "performance_low", "threshold": 2.0, "currentValue": sroi,
-                       "message": f"SROI below target: {fixed(sroi, 2)}"})
-    return alerts  # fmt: skip
+        alerts.append(
+            {
+                "type": "performance_low",
+                "threshold": 2.0,
+                "currentValue": sroi,
+                "message": f"SROI below target: {fixed(sroi, 2)}",
+            }
+        )
+    return alerts
 
 
 def _avg_outcome_scores(instances: Iterable[Mapping[str, Any]]) -> dict[str, float]:

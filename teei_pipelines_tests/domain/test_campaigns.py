@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from teei_pipelines.domain.campaigns import (
+    TransitionError,
     aggregate_instances,
     allowed_transitions,
     auto_transition_target,
@@ -20,7 +21,6 @@ from teei_pipelines.domain.campaigns import (
     snapshot_due,
     snapshot_frequency_hours,
     validate_transition,
-    TransitionError,
 )
 
 CAMPAIGN_ID = "11111111-1111-1111-1111-111111111111"
@@ -30,8 +30,10 @@ def test_the_state_machine_has_fifteen_edges_in_spec_order():
     assert allowed_transitions("planned") == ["draft", "recruiting", "active", "closed"]
     assert allowed_transitions("closed") == []
     assert allowed_transitions("unknown") == []
-    edges = sum(len(allowed_transitions(s)) for s in
-                ("draft", "planned", "recruiting", "active", "paused", "completed", "closed"))
+    edges = sum(
+        len(allowed_transitions(s))
+        for s in ("draft", "planned", "recruiting", "active", "paused", "completed", "closed")
+    )
     assert edges == 15
     assert not can_transition("active", "active")
     assert can_transition("paused", "closed") and not can_transition("active", "closed")
@@ -41,13 +43,26 @@ def test_invalid_transition_carries_code_and_details():
     with pytest.raises(TransitionError) as caught:
         validate_transition({"status": "completed"}, "active")
     assert caught.value.code == "INVALID_TRANSITION"
-    assert caught.value.details == {"currentStatus": "completed", "newStatus": "active", "allowedTransitions": ["closed"]}
+    assert caught.value.details == {
+        "currentStatus": "completed",
+        "newStatus": "active",
+        "allowedTransitions": ["closed"],
+    }
 
 
 def valid_draft(**changes):
-    campaign = {"status": "draft", "name": "Spring", "program_template_id": "t", "beneficiary_group_id": "g",
-                "start_date": date(2025, 3, 1), "end_date": date(2025, 6, 1), "target_volunteers": 10,
-                "target_beneficiaries": "20", "budget_allocated": "50000.00", "pricing_model": "seats"}
+    campaign = {
+        "status": "draft",
+        "name": "Spring",
+        "program_template_id": "t",
+        "beneficiary_group_id": "g",
+        "start_date": date(2025, 3, 1),
+        "end_date": date(2025, 6, 1),
+        "target_volunteers": 10,
+        "target_beneficiaries": "20",
+        "budget_allocated": "50000.00",
+        "pricing_model": "seats",
+    }
     campaign.update(changes)
     return campaign
 
@@ -83,13 +98,28 @@ START = date(2024, 2, 29)  # leap day
 @pytest.mark.parametrize(
     ("status", "start", "end", "now", "expected"),
     [
-        ("planned", START, date(2024, 6, 1), datetime(2024, 2, 29, tzinfo=UTC),
-         ("active", "Start date reached (2024-02-29)")),
+        (
+            "planned",
+            START,
+            date(2024, 6, 1),
+            datetime(2024, 2, 29, tzinfo=UTC),
+            ("active", "Start date reached (2024-02-29)"),
+        ),
         ("planned", START, date(2024, 6, 1), datetime(2024, 2, 29, tzinfo=UTC) - timedelta(seconds=1), None),
-        ("recruiting", "2024-12-31", "2025-01-01", datetime(2025, 1, 1, tzinfo=UTC),
-         ("active", "Start date reached (2024-12-31)")),
-        ("active", date(2024, 1, 1), date(2025, 1, 1), datetime(2025, 1, 1, tzinfo=UTC),
-         ("completed", "End date reached (2025-01-01)")),
+        (
+            "recruiting",
+            "2024-12-31",
+            "2025-01-01",
+            datetime(2025, 1, 1, tzinfo=UTC),
+            ("active", "Start date reached (2024-12-31)"),
+        ),
+        (
+            "active",
+            date(2024, 1, 1),
+            date(2025, 1, 1),
+            datetime(2025, 1, 1, tzinfo=UTC),
+            ("completed", "End date reached (2025-01-01)"),
+        ),
         ("active", date(2024, 1, 1), date(2025, 1, 1), datetime(2024, 12, 31, 23, 59, 59, tzinfo=UTC), None),
         ("paused", date(2020, 1, 1), date(2020, 2, 1), datetime(2025, 1, 1, tzinfo=UTC), None),
         ("draft", date(2020, 1, 1), date(2020, 2, 1), datetime(2025, 1, 1, tzinfo=UTC), None),
@@ -97,8 +127,13 @@ START = date(2024, 2, 29)  # leap day
         ("planned", None, date(2020, 2, 1), datetime(2025, 1, 1, tzinfo=UTC), None),  # NULL is never 1970
         ("planned", "not a date", None, datetime(2025, 1, 1, tzinfo=UTC), None),
         # One step per run: a planned campaign past its end date becomes active first.
-        ("planned", date(2020, 1, 1), date(2020, 2, 1), datetime(2025, 1, 1, tzinfo=UTC),
-         ("active", "Start date reached (2020-01-01)")),
+        (
+            "planned",
+            date(2020, 1, 1),
+            date(2020, 2, 1),
+            datetime(2025, 1, 1, tzinfo=UTC),
+            ("active", "Start date reached (2020-01-01)"),
+        ),
     ],
 )
 def test_auto_transition_target(status, start, end, now, expected):
@@ -106,8 +141,16 @@ def test_auto_transition_target(status, start, end, now, expected):
 
 
 def instance(**values):
-    row = {"campaign_id": CAMPAIGN_ID, "status": "active", "enrolled_volunteers": 0, "enrolled_beneficiaries": 0,
-           "total_sessions_held": 0, "total_hours_logged": "0", "sroi_score": None, "average_vis_score": None}
+    row = {
+        "campaign_id": CAMPAIGN_ID,
+        "status": "active",
+        "enrolled_volunteers": 0,
+        "enrolled_beneficiaries": 0,
+        "total_sessions_held": 0,
+        "total_hours_logged": "0",
+        "sroi_score": None,
+        "average_vis_score": None,
+    }
     row.update(values)
     return row
 
@@ -115,11 +158,24 @@ def instance(**values):
 def test_rollup_sums_and_weighted_sroi():
     campaign = {"id": CAMPAIGN_ID, "target_volunteers": 10, "target_beneficiaries": 100}
     rows = [
-        instance(enrolled_volunteers=4, enrolled_beneficiaries=30, total_sessions_held=5, total_hours_logged="10.25",
-                 sroi_score="3.00", average_vis_score="40.00"),
+        instance(
+            enrolled_volunteers=4,
+            enrolled_beneficiaries=30,
+            total_sessions_held=5,
+            total_hours_logged="10.25",
+            sroi_score="3.00",
+            average_vis_score="40.00",
+        ),
         instance(status="planned", enrolled_volunteers=3, enrolled_beneficiaries=10, total_sessions_held=1),
-        instance(status="completed", enrolled_volunteers=9, enrolled_beneficiaries=10, total_sessions_held=7,
-                 total_hours_logged=Decimal("1.10"), sroi_score=5, average_vis_score=50.005),
+        instance(
+            status="completed",
+            enrolled_volunteers=9,
+            enrolled_beneficiaries=10,
+            total_sessions_held=7,
+            total_hours_logged=Decimal("1.10"),
+            sroi_score=5,
+            average_vis_score=50.005,
+        ),
         instance(campaign_id="other", enrolled_volunteers=100, total_sessions_held=100),
     ]
     result = aggregate_instances(campaign, rows)
@@ -144,13 +200,19 @@ def test_zero_weight_sroi_falls_back_to_the_plain_mean_and_null_without_candidat
 
 @pytest.mark.parametrize(
     ("volunteers", "beneficiaries", "near", "over", "stored"),
-    [(79, 0, False, False, "0.7900"), (80, 0, True, False, "0.8000"), (99, 0, True, False, "0.9900"),
-     (100, 0, False, True, "1.0000"), (0, 250, False, True, "1.2500")],
+    [
+        (79, 0, False, False, "0.7900"),
+        (80, 0, True, False, "0.8000"),
+        (99, 0, True, False, "0.9900"),
+        (100, 0, False, True, "1.0000"),
+        (0, 250, False, True, "1.2500"),
+    ],
 )
 def test_capacity_uses_the_max_of_both_ratios_and_sets_and_clears_flags(volunteers, beneficiaries, near, over, stored):
     campaign = {"id": CAMPAIGN_ID, "target_volunteers": 100, "target_beneficiaries": 200}
-    result = aggregate_instances(campaign, [instance(enrolled_volunteers=volunteers,
-                                                     enrolled_beneficiaries=beneficiaries)])
+    result = aggregate_instances(
+        campaign, [instance(enrolled_volunteers=volunteers, enrolled_beneficiaries=beneficiaries)]
+    )
     assert (result["is_near_capacity"], result["is_over_capacity"]) == (near, over)
     assert result["capacity_utilization"] == Decimal(stored)
 
@@ -169,8 +231,18 @@ def test_crossed_bands_lowest_first_and_none_on_rerun():
 
 @pytest.mark.parametrize(
     ("status", "sessions", "hours"),
-    [("active", 101, 1), ("active", 100, 6), ("active", 26, 6), ("active", 25, 24), ("planned", 500, 24),
-     ("recruiting", 0, 24), ("paused", 0, 24), ("completed", 500, 0), ("closed", 0, 0), ("draft", 0, 0)],
+    [
+        ("active", 101, 1),
+        ("active", 100, 6),
+        ("active", 26, 6),
+        ("active", 25, 24),
+        ("planned", 500, 24),
+        ("recruiting", 0, 24),
+        ("paused", 0, 24),
+        ("completed", 500, 0),
+        ("closed", 0, 0),
+        ("draft", 0, 0),
+    ],
 )
 def test_snapshot_frequency(status, sessions, hours):
     assert snapshot_frequency_hours(status, sessions) == hours
@@ -184,16 +256,42 @@ def test_snapshot_due_on_multiples_of_the_frequency():
 
 def test_snapshot_row_values_and_alerts():
     campaign = {
-        "id": CAMPAIGN_ID, "name": "Spring", "status": "active", "company_id": "c", "program_template_id": "t",
-        "beneficiary_group_id": "g", "target_volunteers": 10, "current_volunteers": 10, "target_beneficiaries": 40,
-        "current_beneficiaries": 33, "max_sessions": 0, "current_sessions": 12, "budget_allocated": "1000.00",
-        "budget_spent": "1100.60", "cumulative_sroi": "1.50", "average_vis": None, "total_hours_logged": None,
-        "committed_seats": 12, "credit_allocation": None, "iaas_metrics": {"learnersCommitted": 30},
+        "id": CAMPAIGN_ID,
+        "name": "Spring",
+        "status": "active",
+        "company_id": "c",
+        "program_template_id": "t",
+        "beneficiary_group_id": "g",
+        "target_volunteers": 10,
+        "current_volunteers": 10,
+        "target_beneficiaries": 40,
+        "current_beneficiaries": 33,
+        "max_sessions": 0,
+        "current_sessions": 12,
+        "budget_allocated": "1000.00",
+        "budget_spent": "1100.60",
+        "cumulative_sroi": "1.50",
+        "average_vis": None,
+        "total_hours_logged": None,
+        "committed_seats": 12,
+        "credit_allocation": None,
+        "iaas_metrics": {"learnersCommitted": 30},
     }
-    rows = [instance(volunteers_consumed=3, credits_consumed=None, learners_served=4,
-                     outcome_scores={"confidence": 0.5, "belonging": 0.125, "note": "text"}),
-            instance(status="paused", volunteers_consumed=2, credits_consumed="0", learners_served=1,
-                     outcome_scores={"confidence": 0.6})]
+    rows = [
+        instance(
+            volunteers_consumed=3,
+            credits_consumed=None,
+            learners_served=4,
+            outcome_scores={"confidence": 0.5, "belonging": 0.125, "note": "text"},
+        ),
+        instance(
+            status="paused",
+            volunteers_consumed=2,
+            credits_consumed="0",
+            learners_served=1,
+            outcome_scores={"confidence": 0.6},
+        ),
+    ]
     snapshot_date = datetime(2025, 1, 1, 6, tzinfo=UTC)
     row = build_snapshot(campaign, rows, snapshot_date)
     assert row["snapshot_date"] == snapshot_date
@@ -205,10 +303,17 @@ def test_snapshot_row_values_and_alerts():
     assert (row["seats_used"], row["seats_committed"], row["credits_consumed"]) == (5, 12, None)
     assert (row["learners_served"], row["learners_committed"], row["total_hours_logged"]) == (5, 30, Decimal(0))
     full = row["full_snapshot"]
-    assert full["programInstances"] == {"activeCount": 1, "totalCount": 2,
-                                        "avgOutcomeScores": {"belonging": 0.13, "confidence": 0.55}}
-    assert [a["type"] for a in full["alerts"]] == ["capacity_critical", "capacity_warning", "budget_warning",
-                                                   "performance_low"]
+    assert full["programInstances"] == {
+        "activeCount": 1,
+        "totalCount": 2,
+        "avgOutcomeScores": {"belonging": 0.13, "confidence": 0.55},
+    }
+    assert [a["type"] for a in full["alerts"]] == [
+        "capacity_critical",
+        "capacity_warning",
+        "budget_warning",
+        "performance_low",
+    ]
     assert full["alerts"][0]["message"] == "Volunteer capacity exceeded: 100.0% utilization"
     assert full["alerts"][1]["message"] == "Beneficiary capacity nearing limit: 82.5% utilization"
     assert full["alerts"][1]["currentValue"] == 0.825
@@ -217,8 +322,15 @@ def test_snapshot_row_values_and_alerts():
 
 
 def test_snapshot_of_a_zero_budget_campaign_has_no_budget_alert():
-    campaign = {"id": CAMPAIGN_ID, "status": "planned", "target_volunteers": 0, "target_beneficiaries": 0,
-                "budget_allocated": 0, "budget_spent": 0, "cumulative_sroi": None}
+    campaign = {
+        "id": CAMPAIGN_ID,
+        "status": "planned",
+        "target_volunteers": 0,
+        "target_beneficiaries": 0,
+        "budget_allocated": 0,
+        "budget_spent": 0,
+        "cumulative_sroi": None,
+    }
     row = build_snapshot(campaign, [], datetime(2025, 1, 1, tzinfo=UTC))
     assert row["budget_utilization"] == Decimal("0.0000") and row["full_snapshot"]["alerts"] == []
 
@@ -234,10 +346,18 @@ def test_credits_are_exact_and_half_up(minutes, rate, credits):
 
 @pytest.mark.parametrize(
     ("allocation", "consumed", "remaining", "alert"),
-    [(100, [50], 50, False), (100, [90], 10, False), (100, [91], 9, True), (100, [100], 0, True),
-     (100, [60, 60], -20, True), (None, [5], None, False), (0, [0], 0, False)],
+    [
+        (100, [50], 50, False),
+        (100, [90], 10, False),
+        (100, [91], 9, True),
+        (100, [100], 0, True),
+        (100, [60, 60], -20, True),
+        (None, [5], None, False),
+        (0, [0], 0, False),
+    ],
 )
-def test_credits_remaining_is_recomputed_and_low_credit_includes_zero_and_negative(allocation, consumed, remaining,
-                                                                                   alert):
+def test_credits_remaining_is_recomputed_and_low_credit_includes_zero_and_negative(
+    allocation, consumed, remaining, alert
+):
     assert credits_remaining(allocation, consumed) == remaining
     assert low_credit(allocation, remaining) is alert

@@ -1,0 +1,67 @@
+"""The event outbox (events-webhooks.md §4): domain events are written to event_outbox in the same transaction
+as the change they describe, then a relay publishes them to JetStream with their deterministic Nats-Msg-Id.
+
+`relay_outbox` is what the webhook receiver's background task runs; assets that emit events also call it once
+after committing, so events flow even when the receiver is down. Publishing uses one NATS connection per batch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from teei_pipelines.domain.events import envelope
+from teei_pipelines.pgio import query
+from teei_pipelines.resources.nats import NatsResource, run_sync
+
+
+def write_event(
+    connection: sa.Connection, subject: str, msg_id: str, data: dict[str, Any], source: str = "teei-pipelines"
+) -> bool:
+    """Insert the event unless its msg_id is already there; True when a new row was written."""
+    payload = envelope(subject, data, msg_id, source, datetime.now(UTC))
+    inserted = connection.execute(
+        sa.text(query("events/outbox_insert")),
+        {"subject": subject, "msg_id": msg_id, "payload": json.dumps(payload)},
+    ).first()
+    return inserted is not None
+
+
+@dataclass(frozen=True)
+class RelayReport:
+    published: int
+    duplicates: int
+    failed: int
+    error: str | None = None
+
+
+def relay_outbox(engine: sa.Engine, nats: NatsResource, limit: int = 500) -> RelayReport:
+    """Publish up to `limit` unpublished rows in order; rows that fail stay pending (attempts + 1)."""
+    with engine.begin() as connection:
+        rows = connection.execute(sa.text(query("events/outbox_pending")), {"limit": limit}).all()
+        if not rows:
+            return RelayReport(0, 0, 0)
+
+        async def publish_all() -> tuple[list[tuple[Any, int, bool]], str | None]:
+            acks: list[tuple[Any, int, bool]] = []
+            try:
+                async with nats.jetstream() as (_, js):
+                    for row in rows:
+                        ack = await js.publish(row.subject, row.payload.encode(), headers={"Nats-Msg-Id": row.msg_id})
+                        acks.append((row.id, ack.seq, bool(ack.duplicate)))
+            except Exception as exc:
+                return acks, f"{type(exc).__name__}: {exc}"
+            return acks, None
+
+        acks, error = run_sync(publish_all())
+        for row_id, seq, _ in acks:
+            connection.execute(sa.text(query("events/outbox_mark_published")), {"id": row_id, "seq": seq})
+        failed = len(rows) - len(acks)
+        if error is not None and failed:
+            connection.execute(sa.text(query("events/outbox_mark_failed")), {"id": rows[len(acks)].id, "error": error})
+    duplicates = sum(duplicate for _, _, duplicate in acks)
+    return RelayReport(len(acks) - duplicates, duplicates, failed, error)
