@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import psycopg
 from dagster import DagsterInstance
 from psycopg import sql
@@ -178,18 +179,32 @@ def start_nats(store_dir: Path, port: int, log_file: Path) -> subprocess.Popen:
 
 
 def stop_process(process: subprocess.Popen | None, name: str, grace_s: float = 20) -> None:
-    """SIGINT the child's process group, then SIGTERM, then SIGKILL."""
+    """SIGINT the child's process group, then SIGTERM, then SIGKILL; then any descendant that outlived it
+    (dagster's code servers run in their own process groups and would otherwise linger until a heartbeat times out).
+    """
     if process is None or process.poll() is not None:
         return
+    try:
+        descendants = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        descendants = []
     for sig, wait_s in ((signal.SIGINT, grace_s), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
         try:
             process.wait(wait_s)
-            log.info("stopped %s", name)
-            return
+            break
         except subprocess.TimeoutExpired:
             continue
+    survivors = [child for child in descendants if child.is_running()]
+    for child in survivors:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.terminate()
+    _, alive = psutil.wait_procs(survivors, timeout=5)
+    for child in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    log.info("stopped %s", name)
 
 
 @dataclass

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -20,7 +21,7 @@ import polars as pl
 import sqlalchemy as sa
 from clickhouse_connect.driver.client import Client
 
-from teei_pipelines.pgio import copy_in
+from teei_pipelines.pgio import copy_in, query
 
 US_PER_DAY = 86_400_000_000
 HISTORY_DAYS = 730
@@ -608,19 +609,38 @@ def _generate_telemetry(
     )
 
 
+BULK_ROWS = 100_000  # above this, building secondary indexes once after COPY beats maintaining them per row
+
+
+@contextmanager
+def indexes_rebuilt_after(connection: sa.Connection, table: str) -> Iterator[None]:
+    """Drop the table's non-constraint indexes, run the load, recreate them from their own definitions."""
+    indexes = connection.execute(sa.text(query("seed/secondary_indexes")), {"table": table}).all()
+    for name, _ in indexes:
+        connection.execute(sa.text(f'DROP INDEX "{name}"'))
+    yield
+    for _, definition in indexes:
+        connection.execute(sa.text(definition))
+
+
 def is_seeded(engine: sa.Engine) -> bool:
     with engine.connect() as connection:
         return connection.execute(sa.text("SELECT EXISTS (SELECT 1 FROM companies)")).scalar_one()
 
 
-def load_postgres(engine: sa.Engine, data: SeedData) -> LoadReport:
+def load_postgres(engine: sa.Engine, data: SeedData, bulk_rows: int = BULK_ROWS) -> LoadReport:
     """COPY every frame in one transaction; the tables must be empty (refuses to mix two seeds)."""
     if is_seeded(engine):
         raise RuntimeError("the database already holds data (companies is not empty); run `teei-pipelines reset`")
     started = time.perf_counter()
     with engine.begin() as connection:
+        connection.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
         for table, frame in data.postgres.items():
-            copy_in(connection, table, frame)
+            if frame.height >= bulk_rows:
+                with indexes_rebuilt_after(connection, table):
+                    copy_in(connection, table, frame)
+            else:
+                copy_in(connection, table, frame)
     return LoadReport({t: f.height for t, f in data.postgres.items()}, time.perf_counter() - started)
 
 

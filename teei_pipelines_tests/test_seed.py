@@ -91,3 +91,20 @@ def test_telemetry_loads_into_clickhouse(clickhouse, demo):
         0
     ][0]
     assert storage == demo.clickhouse["storage_telemetry"].height
+
+
+def test_bulk_tables_get_their_secondary_indexes_back(engine, demo):
+    def indexes():
+        with engine.connect() as connection:
+            return connection.execute(
+                sa.text(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('buddy_system_events', "
+                    "'outcome_scores') ORDER BY 1"
+                )
+            ).all()
+
+    before = indexes()
+    assert len(before) >= 8
+    report = seed.load_postgres(engine, demo, bulk_rows=10_000)  # both 20,000-row tables take the bulk path
+    assert report.table_rows["buddy_system_events"] == 20_000
+    assert indexes() == before

@@ -1,0 +1,281 @@
+"""Campaign assets at 10,000 campaigns / 100,000 program instances, one hour partition (campaigns issue).
+
+Each asset (set-based: a fixed number of queries per step) is timed against the same work done row by row, one
+query per campaign, using the same domain rules, so the difference is the database round trips alone.
+Target: ratio ≥ 20×.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+from benchmarks.vis_bench import Row
+from teei_pipelines.defs.campaigns import assets as campaign_assets
+from teei_pipelines.devstack import ensure_database, start_postgres
+from teei_pipelines.domain import campaigns as rules
+from teei_pipelines.migrations import migrate_postgres
+from teei_pipelines.resources.nats import NatsResource
+from teei_pipelines.resources.postgres import PostgresResource
+
+FIXTURE_SQL = """
+INSERT INTO companies (id, name) SELECT gen_random_uuid(), 'Company ' || g FROM generate_series(1, 20) g;
+INSERT INTO program_templates (name, company_id) SELECT 'Template', id FROM companies;
+INSERT INTO beneficiary_groups (name, company_id) SELECT 'Group', id FROM companies;
+INSERT INTO users (email) SELECT 'bench' || g || '@teei.local' FROM generate_series(1, 100) g;
+INSERT INTO campaigns (name, company_id, program_template_id, beneficiary_group_id, start_date, end_date, status,
+                       target_volunteers, target_beneficiaries, max_sessions, budget_allocated, budget_spent,
+                       pricing_model, credit_allocation, credit_consumption_rate)
+SELECT 'Campaign ' || g, c.id, t.id, b.id,
+       CASE WHEN g % 500 = 0 THEN CAST(:today AS date) ELSE CAST(:today AS date) - 30 END,
+       CASE WHEN g % 700 = 0 THEN CAST(:today AS date) ELSE CAST(:today AS date) + 60 END,
+       (ARRAY['active', 'recruiting', 'paused', 'planned'])[1 + g % 4]::campaign_status,
+       20 + g % 50, 40 + g % 90, 200, 10000, 1000 + g % 9000,
+       (ARRAY['seats', 'credits', 'bundle', 'iaas', 'custom'])[1 + g % 5]::pricing_model,
+       CASE WHEN g % 5 = 1 THEN 500 END, CASE WHEN g % 5 = 1 THEN 1.5 END
+FROM generate_series(1, :campaigns) g
+JOIN LATERAL (SELECT id FROM companies ORDER BY id OFFSET g % 20 LIMIT 1) c ON true
+JOIN LATERAL (SELECT id FROM program_templates WHERE company_id = c.id LIMIT 1) t ON true
+JOIN LATERAL (SELECT id FROM beneficiary_groups WHERE company_id = c.id LIMIT 1) b ON true;
+INSERT INTO program_instances (name, campaign_id, program_template_id, company_id, beneficiary_group_id,
+                               start_date, end_date, status, enrolled_volunteers, enrolled_beneficiaries,
+                               total_sessions_held, total_hours_logged, sroi_score, average_vis_score,
+                               volunteers_consumed, credits_consumed, learners_served)
+SELECT 'Instance', c.id, c.program_template_id, c.company_id, c.beneficiary_group_id, c.start_date, c.end_date,
+       (ARRAY['planned', 'active', 'paused', 'completed'])[1 + (g + k) % 4]::program_instance_status,
+       k * 2, k * 5, k * 7, k * 3.5, CASE WHEN k % 3 = 0 THEN NULL ELSE 2 + k * 0.3 END, 20 + k,
+       k, k * 1.25, k
+FROM (SELECT c.*, row_number() OVER (ORDER BY id) AS g FROM campaigns c) c
+CROSS JOIN generate_series(1, :instances_per_campaign) k;
+INSERT INTO kintell_sessions (session_type, participant_id, volunteer_id, completed_at, duration_minutes,
+                              program_instance_id)
+SELECT 'language', u.id, u.id, CAST(:hour AS timestamptz) + (pi.g % 60) * interval '1 minute', 30 + pi.g % 60, pi.id
+FROM (SELECT pi.id, row_number() OVER (ORDER BY pi.id) AS g FROM program_instances pi
+      JOIN campaigns c ON c.id = pi.campaign_id WHERE c.pricing_model = 'credits') pi
+CROSS JOIN (SELECT id FROM users ORDER BY id LIMIT 1) u;
+ANALYZE;
+"""
+
+
+def _load_fixture(postgres: PostgresResource, campaigns: int, instances_per_campaign: int, hour: datetime) -> None:
+    with postgres.begin() as connection:
+        for statement in FIXTURE_SQL.split(";\n"):
+            if statement.strip():
+                connection.execute(
+                    sa.text(statement),
+                    {
+                        "today": hour.date(),
+                        "campaigns": campaigns,
+                        "instances_per_campaign": instances_per_campaign,
+                        "hour": hour,
+                    },
+                )
+
+
+def _row_by_row_metrics(postgres: PostgresResource) -> None:
+    with postgres.begin() as connection:
+        ids = (
+            connection.execute(
+                sa.text(
+                    "SELECT id::text FROM campaigns WHERE is_active AND status IN "
+                    "('active', 'recruiting', 'paused') ORDER BY id"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for campaign_id in ids:
+            campaign = campaign_assets.rows(connection, "campaigns/campaign_by_id", {"campaign_id": campaign_id})[0]
+            instances = campaign_assets.rows(connection, "campaigns/metrics_instances", {"campaign_ids": [campaign_id]})
+            campaign_assets.write_rollups(connection, {campaign_id: rules.aggregate_instances(campaign, instances)})
+
+
+def _row_by_row_snapshots(postgres: PostgresResource, hour: datetime) -> None:
+    with postgres.begin() as connection:
+        ids = (
+            connection.execute(
+                sa.text(
+                    "SELECT id::text FROM campaigns WHERE is_active AND status IN "
+                    "('active', 'recruiting', 'paused') ORDER BY id"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for campaign_id in ids:
+            campaign = campaign_assets.rows(connection, "campaigns/campaign_by_id", {"campaign_id": campaign_id})[0]
+            if not rules.snapshot_due(campaign["status"], campaign["current_sessions"], hour.hour):
+                continue
+            instances = campaign_assets.rows(connection, "campaigns/metrics_instances", {"campaign_ids": [campaign_id]})
+            row = rules.build_snapshot(campaign, instances, hour)
+            connection.execute(
+                sa.text(campaign_assets.query("campaigns/snapshot_upsert")), campaign_assets.snapshot_params(row)
+            )
+
+
+def _row_by_row_seats(postgres: PostgresResource, hour: datetime) -> None:
+    with postgres.begin() as connection:
+        ids = connection.execute(sa.text("SELECT id::text FROM campaigns ORDER BY id")).scalars().all()
+        for campaign_id in ids:
+            found = connection.execute(
+                sa.text(
+                    "SELECT company_id::text, current_volunteers FROM campaigns "
+                    "WHERE id = CAST(:id AS uuid) AND is_active "
+                    "AND status IN ('active', 'recruiting') AND current_volunteers > 0"
+                ),
+                {"id": campaign_id},
+            ).first()
+            if found is None:
+                continue
+            campaign_assets.insert_usage_records(
+                connection,
+                [
+                    {
+                        "company_id": found[0],
+                        "event_type": "active_seats",
+                        "quantity": found[1],
+                        "dedup_key": f"baseline:{campaign_id}:seat_usage:{hour:%Y-%m-%dT%H}",
+                        "period_start": hour,
+                        "metadata": json.dumps({}),
+                        "campaign_id": campaign_id,
+                        "campaign_event_type": "seat_usage",
+                    }
+                ],
+            )
+
+
+def _row_by_row_credits(postgres: PostgresResource, hour: datetime) -> None:
+    with postgres.begin() as connection:
+        campaigns = campaign_assets.rows(connection, "campaigns/credit_campaigns")
+        for campaign in campaigns:
+            usage = connection.execute(
+                sa.text(campaign_assets.query("campaigns/credit_consumption")),
+                {
+                    "campaign_ids": [campaign["id"]],
+                    "period_start": hour,
+                    "period_end": hour + timedelta(hours=1),
+                },
+            ).first()
+            minutes = usage.minutes if usage else 0
+            credits = rules.credits_for_minutes(minutes, campaign["credit_consumption_rate"])
+            total = connection.execute(
+                sa.text(
+                    "SELECT coalesce(sum(quantity), 0) FROM billing_usage_records "
+                    "WHERE campaign_id = CAST(:id AS uuid) "
+                    "AND campaign_event_type = 'credit_usage'"
+                ),
+                {"id": campaign["id"]},
+            ).scalar_one()
+            connection.execute(
+                sa.text(campaign_assets.query("campaigns/credits_remaining_update")),
+                {
+                    "ids": [campaign["id"]],
+                    "remaining": [rules.credits_remaining(campaign["credit_allocation"], [total, credits])],
+                },
+            )
+
+
+def _row_by_row_lifecycle(postgres: PostgresResource, now: datetime) -> None:
+    with postgres.connect() as connection:
+        ids = connection.execute(sa.text("SELECT id::text FROM campaigns ORDER BY id")).scalars().all()
+        for campaign_id in ids:
+            row = connection.execute(
+                sa.text(
+                    "SELECT status::text, start_date, end_date FROM campaigns "
+                    "WHERE id = CAST(:id AS uuid) AND is_active"
+                ),
+                {"id": campaign_id},
+            ).first()
+            if row is not None:
+                rules.auto_transition_target(row[0], row[1], row[2], now)
+
+
+def run(campaigns: int = 10_000, instances_per_campaign: int = 10) -> list[Row]:
+    workdir = Path(tempfile.mkdtemp(prefix="teei-bench-campaigns-"))
+    server = start_postgres(workdir / "pg")
+    try:
+        ensure_database(server.get_uri(), "bench")
+        postgres = PostgresResource(dsn=server.get_uri("bench"))
+        migrate_postgres(postgres.engine)
+        now = datetime.now(UTC)
+        hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+        _load_fixture(postgres, campaigns, instances_per_campaign, hour)
+        key = hour.strftime("%Y-%m-%d-%H:%M")
+        nats = NatsResource(url="nats://127.0.0.1:1", connect_timeout_s=0.2)  # unreachable: the relay just waits
+
+        def set_based(asset) -> float:
+            started = time.perf_counter()
+            dg.materialize(
+                [asset],
+                partition_key=key,
+                resources={"postgres": postgres, "nats": nats},
+                instance=dg.DagsterInstance.ephemeral(),
+            )
+            return time.perf_counter() - started
+
+        def timed(fn, *args) -> float:
+            started = time.perf_counter()
+            fn(*args)
+            return time.perf_counter() - started
+
+        label = f"{campaigns:,} campaigns / {campaigns * instances_per_campaign:,} instances"
+        results = []
+        baseline = timed(_row_by_row_lifecycle, postgres, hour + timedelta(hours=1))
+        results.append(
+            Row(
+                f"campaigns/lifecycle ({label})",
+                set_based(campaign_assets.lifecycle),
+                "one query per campaign",
+                baseline,
+                "≥ 20×",
+            )
+        )
+        baseline = timed(_row_by_row_metrics, postgres)
+        results.append(
+            Row(
+                f"campaigns/metrics ({label})",
+                set_based(campaign_assets.metrics),
+                "one query per campaign",
+                baseline,
+                "≥ 20×",
+            )
+        )
+        baseline = timed(_row_by_row_snapshots, postgres, hour)
+        results.append(
+            Row(
+                f"campaigns/metrics_snapshots ({label})",
+                set_based(campaign_assets.metrics_snapshots),
+                "one query per campaign",
+                baseline,
+                "≥ 20×",
+            )
+        )
+        baseline = timed(_row_by_row_seats, postgres, hour)
+        results.append(
+            Row(
+                f"campaigns/seat_usage ({label})",
+                set_based(campaign_assets.seat_usage),
+                "one query per campaign",
+                baseline,
+                "≥ 20×",
+            )
+        )
+        baseline = timed(_row_by_row_credits, postgres, hour)
+        results.append(
+            Row(
+                f"campaigns/credit_usage ({label})",
+                set_based(campaign_assets.credit_usage),
+                "one query per campaign",
+                baseline,
+                "≥ 20×",
+            )
+        )
+        return results
+    finally:
+        server.cleanup()
