@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark, print a table (metric, baseline, ratio, target), write benchmarks/RESULTS.md.
 
-Sizes are the issues' defaults; BENCH_EVENTS, BENCH_USERS and BENCH_SCALE shrink them for a quick look.
+Sizes are the issues' defaults; BENCH_EVENTS, BENCH_USERS, BENCH_SCALE and BENCH_CAMPAIGNS shrink them for a
+quick look.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import vis_bench
+from benchmarks import campaigns_bench, vis_bench
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -25,6 +26,7 @@ def main() -> int:
     rows = vis_bench.in_memory(n_events, n_users)
     e2e_rows, info = vis_bench.end_to_end(scale)
     rows += e2e_rows
+    rows += campaigns_bench.run(int(os.environ.get("BENCH_CAMPAIGNS", 10_000)))
 
     header = "| metric | value | baseline | baseline value | ratio (baseline / value) | target |"
     lines = [header, "|---|---|---|---|---|---|"]

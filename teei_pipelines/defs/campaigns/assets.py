@@ -617,91 +617,24 @@ def credit_usage(context: dg.AssetExecutionContext, postgres: PostgresResource) 
             )
         }
         records = rows(connection, "campaigns/credit_records", {"campaign_ids": ids})
-    created = updated = deleted = duplicates = 0
-    blocked: list[str] = []
+    records_by_campaign: dict[str, list[dict]] = {}
+    for record in records:
+        records_by_campaign.setdefault(record["campaign_id"], []).append(record)
+    plans: list[CreditPlan] = []
     remaining_by_campaign: dict[str, int | None] = {}
     alerts: list[dict] = []
     for campaign in campaigns:
-        campaign_id = campaign["id"]
-        key = f"campaign:{campaign_id}:credit_usage:{window.hour_key}"
-        own = [r for r in records if r["campaign_id"] == campaign_id]
-        existing = next((r for r in own if r["deduplication_key"] == key), None)
-        others = [r["quantity"] for r in own if r["deduplication_key"] != key]
-
-        def process(campaign=campaign, key=key, existing=existing, others=others) -> dict:
-            usage = consumption.get(campaign["id"], {"minutes": 0, "sessions": 0})
-            credits = rules.credits_for_minutes(usage["minutes"], campaign["credit_consumption_rate"])
-            kept = existing["quantity"] if existing is not None and existing["reported_to_stripe"] else credits
-            remaining = rules.credits_remaining(campaign["credit_allocation"], [*others, kept])
-            allocation = campaign["credit_allocation"] or 0
-            metadata = {
-                "campaignId": campaign["id"],
-                "campaignEventType": "credit_usage",
-                "campaignName": campaign["name"],
-                "source": "kintell_session_minutes",
-                "minutes": int(usage["minutes"] or 0),
-                "sessionCount": int(usage["sessions"] or 0),
-                "creditConsumptionRate": str(campaign["credit_consumption_rate"]),
-                "creditsAllocated": campaign["credit_allocation"],
-                "creditsRemaining": remaining,
-                "utilizationPercent": (allocation - remaining) / allocation * 100 if allocation > 0 else 0,
-                "partitionKey": window.key,
-                "runId": context.run_id,
-            }
-            return {"credits": credits, "remaining": remaining, "metadata": metadata}
-
-        result = outcome.isolate(campaign_id, process)
-        if result is None:
-            continue
-        remaining_by_campaign[campaign_id] = result["remaining"]
-
-        def write(campaign=campaign, key=key, existing=existing, result=result) -> str:
-            with postgres.begin() as connection:
-                if existing is not None and existing["reported_to_stripe"]:
-                    return "blocked" if Decimal(existing["quantity"]) != result["credits"] else "unchanged"
-                if result["credits"] == 0:
-                    if existing is None:
-                        return "unchanged"
-                    connection.execute(sa.text(query("campaigns/credit_record_delete")), {"dedup_key": key})
-                    return "deleted"
-                if existing is None:
-                    inserted = insert_usage_records(
-                        connection,
-                        [
-                            {
-                                "company_id": campaign["company_id"],
-                                "event_type": "storage_gb",
-                                "quantity": result["credits"],
-                                "dedup_key": key,
-                                "period_start": window.start,
-                                "metadata": json.dumps(result["metadata"]),
-                                "campaign_id": campaign["id"],
-                                "campaign_event_type": "credit_usage",
-                            }
-                        ],
-                    )
-                    return "created" if inserted else "duplicate"
-                if Decimal(existing["quantity"]) == result["credits"] and _same_metadata(
-                    existing["metadata"], result["metadata"]
-                ):
-                    return "unchanged"
-                connection.execute(
-                    sa.text(query("campaigns/credit_record_update")),
-                    {
-                        "quantity": result["credits"],
-                        "metadata": json.dumps(result["metadata"]),
-                        "dedup_key": key,
-                    },
-                )
-                return "updated"
-
-        action = outcome.isolate(campaign_id, write)
-        created += action == "created"
-        updated += action == "updated"
-        deleted += action == "deleted"
-        duplicates += action == "duplicate"
-        if action == "blocked":
-            blocked.append(campaign_id)
+        plan = outcome.isolate(
+            campaign["id"],
+            lambda c=campaign: plan_credit_usage(
+                c, consumption.get(c["id"]), records_by_campaign.get(c["id"], []), window, context.run_id
+            ),
+        )
+        if plan is not None:
+            plans.append(plan)
+            remaining_by_campaign[plan.campaign_id] = plan.remaining
+    counts = apply_credit_plans(postgres, plans, outcome)
+    blocked = [plan.campaign_id for plan in plans if plan.action == "blocked"]
 
     with postgres.begin() as connection:
         connection.execute(
@@ -721,16 +654,114 @@ def credit_usage(context: dg.AssetExecutionContext, postgres: PostgresResource) 
                     alerts.append(alert)
     metadata = {
         "campaignsProcessed": len(campaigns),
-        "usageRecordsCreated": created,
-        "usageRecordsUpdated": updated,
-        "usageRecordsDeleted": deleted,
-        "duplicatesDetected": duplicates,
+        "usageRecordsCreated": counts["created"],
+        "usageRecordsUpdated": counts["updated"],
+        "usageRecordsDeleted": counts["deleted"],
+        "duplicatesDetected": counts["duplicates"],
         "late_adjustment_blocked": bool(blocked),
         "lateAdjustmentBlockedCampaigns": dg.MetadataValue.json(blocked),
         "lowCreditAlerts": dg.MetadataValue.json(alerts),
         "errors": dg.MetadataValue.json(outcome.errors),
     }
     return dg.MaterializeResult(metadata=metadata, check_results=[errors_check(CREDIT_USAGE, outcome.errors)])
+
+
+@dataclass
+class CreditPlan:
+    """What one campaign's hour needs: insert, update, delete, blocked (already reported) or unchanged."""
+
+    campaign_id: str
+    action: str
+    remaining: int | None
+    record: dict[str, Any] | None = None
+
+
+def plan_credit_usage(
+    campaign: dict, usage: dict | None, own_records: Sequence[dict], window: Window, run_id: str
+) -> CreditPlan:
+    key = f"campaign:{campaign['id']}:credit_usage:{window.hour_key}"
+    existing = next((r for r in own_records if r["deduplication_key"] == key), None)
+    others = [r["quantity"] for r in own_records if r["deduplication_key"] != key]
+    usage = usage or {"minutes": 0, "sessions": 0}
+    credits = rules.credits_for_minutes(usage["minutes"], campaign["credit_consumption_rate"])
+    reported = existing is not None and existing["reported_to_stripe"]
+    remaining = rules.credits_remaining(
+        campaign["credit_allocation"], [*others, existing["quantity"] if reported else credits]
+    )
+    allocation = campaign["credit_allocation"] or 0
+    metadata = {
+        "campaignId": campaign["id"],
+        "campaignEventType": "credit_usage",
+        "campaignName": campaign["name"],
+        "source": "kintell_session_minutes",
+        "minutes": int(usage["minutes"] or 0),
+        "sessionCount": int(usage["sessions"] or 0),
+        "creditConsumptionRate": str(campaign["credit_consumption_rate"]),
+        "creditsAllocated": campaign["credit_allocation"],
+        "creditsRemaining": remaining,
+        "utilizationPercent": (allocation - remaining) / allocation * 100 if allocation > 0 else 0,
+        "partitionKey": window.key,
+        "runId": run_id,
+    }
+    record = {
+        "company_id": campaign["company_id"],
+        "event_type": "storage_gb",
+        "quantity": credits,
+        "dedup_key": key,
+        "period_start": window.start,
+        "metadata": json.dumps(metadata),
+        "campaign_id": campaign["id"],
+        "campaign_event_type": "credit_usage",
+    }
+    if reported:
+        action = "blocked" if Decimal(existing["quantity"]) != credits else "unchanged"
+    elif credits == 0:
+        action = "delete" if existing is not None else "unchanged"
+    elif existing is None:
+        action = "insert"
+    elif Decimal(existing["quantity"]) == credits and _same_metadata(existing["metadata"], metadata):
+        action = "unchanged"
+    else:
+        action = "update"
+    return CreditPlan(campaign["id"], action, remaining, record)
+
+
+def _apply_credit_batch(connection: sa.Connection, plans: Sequence[CreditPlan]) -> dict[str, int]:
+    inserts = [p.record for p in plans if p.action == "insert"]
+    updates = [p.record for p in plans if p.action == "update"]
+    deletes = [p.record["dedup_key"] for p in plans if p.action == "delete"]
+    created = insert_usage_records(connection, inserts)
+    if updates:
+        connection.execute(
+            sa.text(query("campaigns/credit_records_update_many")),
+            {
+                "dedup_keys": [r["dedup_key"] for r in updates],
+                "quantities": [r["quantity"] for r in updates],
+                "metadata": [r["metadata"] for r in updates],
+            },
+        )
+    if deletes:
+        connection.execute(sa.text(query("campaigns/credit_records_delete_many")), {"dedup_keys": deletes})
+    return {"created": created, "duplicates": len(inserts) - created, "updated": len(updates), "deleted": len(deletes)}
+
+
+def apply_credit_plans(postgres: PostgresResource, plans: Sequence[CreditPlan], outcome: Outcome) -> dict[str, int]:
+    """All writes in one transaction; if the database refuses the batch, campaign by campaign."""
+    try:
+        with postgres.begin() as connection:
+            return _apply_credit_batch(connection, plans)
+    except sa.exc.DBAPIError:
+        totals = dict.fromkeys(("created", "duplicates", "updated", "deleted"), 0)
+        for plan in plans:
+
+            def one(plan=plan) -> dict[str, int]:
+                with postgres.begin() as connection:
+                    return _apply_credit_batch(connection, [plan])
+
+            counts = outcome.isolate(plan.campaign_id, one) or {}
+            for name, value in counts.items():
+                totals[name] += value
+        return totals
 
 
 def low_credit_alert(connection: sa.Connection, campaign: dict, remaining: int, window: Window) -> dict | None:
