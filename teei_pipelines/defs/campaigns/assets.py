@@ -17,7 +17,8 @@ import dagster as dg
 import sqlalchemy as sa
 from pydantic import Field
 
-from teei_pipelines.defs.common import IO_RETRY
+from teei_pipelines.defs.common import CAMPAIGNS as CAMPAIGNS_SOURCE
+from teei_pipelines.defs.common import IO_RETRY, KINTELL_SESSIONS
 from teei_pipelines.domain import campaigns as rules
 from teei_pipelines.domain.events import campaign_status_changed_msg_id
 from teei_pipelines.domain.rounding import fixed
@@ -34,18 +35,6 @@ METRICS = dg.AssetKey(["campaigns", "metrics"])
 SNAPSHOTS = dg.AssetKey(["campaigns", "metrics_snapshots"])
 SEAT_USAGE = dg.AssetKey(["campaigns", "seat_usage"])
 CREDIT_USAGE = dg.AssetKey(["campaigns", "credit_usage"])
-CAMPAIGNS_SOURCE = dg.AssetSpec(
-    key=["sources", "campaigns"],
-    description="campaigns and program_instances in PostgreSQL, edited by the platform API.",
-    group_name="sources",
-    kinds={"postgres"},
-)
-KINTELL_SESSIONS = dg.AssetSpec(
-    key=["sources", "kintell_sessions"],
-    description="kintell_sessions in PostgreSQL, written from Kintell webhooks.",
-    group_name="sources",
-    kinds={"postgres"},
-)
 OWNERS = ["team:campaigns"]
 SLOW_RUN_MS = 300_000
 NUMERIC_8_4_LIMIT = Decimal("10000")  # capacity_utilization is numeric(8,4)
@@ -69,6 +58,35 @@ def errors_check(asset: dg.AssetKey, errors: Sequence[dict]) -> dg.AssetCheckRes
         passed=not errors,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"errors": dg.MetadataValue.json(list(errors)), "error_count": len(errors)},
+    )
+
+
+def campaign_asset(key: dg.AssetKey, description: str, deps: list, kinds: frozenset[str] = frozenset({"postgres"})):
+    """The shared shape of the hourly campaign assets: partitions, retries, freshness, pool, the errors check."""
+    return dg.asset(
+        key=key,
+        description=description,
+        partitions_def=HOURLY,
+        deps=deps,
+        check_specs=[no_errors_check(key)],
+        retry_policy=IO_RETRY,
+        freshness_policy=hourly_freshness(),
+        pool="postgres",
+        group_name="campaigns",
+        kinds=set(kinds),
+        owners=OWNERS,
+    )
+
+
+def stale_skip(context: dg.AssetExecutionContext, asset: dg.AssetKey, window: "Window", now: datetime, counter: str):
+    """The guard's result for a stale partition (campaigns.md §2), or None when the partition may be written."""
+    stale = stale_partition(window, now)
+    if stale is None:
+        return None
+    context.log.info("skipped: %s", stale)
+    return dg.MaterializeResult(
+        metadata={"skipped": "stale_partition", "reason": stale, counter: 0},
+        check_results=[errors_check(asset, [])],
     )
 
 
@@ -173,22 +191,15 @@ def transition_campaign(connection: sa.Connection, campaign: dict, target: str, 
     return True
 
 
-@dg.asset(
-    key=LIFECYCLE,
-    description=(
+@campaign_asset(
+    LIFECYCLE,
+    (
         "Date-based auto-transition (campaigns.md §3): planned|recruiting → active on the start date, active → "
         "completed on the end date, one step per campaign per partition, each in its own transaction with its "
         "campaign.status.changed outbox event; the outbox is then relayed to JetStream."
     ),
-    partitions_def=HOURLY,
     deps=[CAMPAIGNS_SOURCE],
-    check_specs=[no_errors_check(LIFECYCLE)],
-    retry_policy=IO_RETRY,
-    freshness_policy=hourly_freshness(),
-    pool="postgres",
-    group_name="campaigns",
     kinds={"postgres", "nats"},
-    owners=OWNERS,
 )
 def lifecycle(
     context: dg.AssetExecutionContext, config: LifecycleConfig, postgres: PostgresResource, nats: NatsResource
@@ -378,22 +389,14 @@ def capacity_alerts(
     return created
 
 
-@dg.asset(
-    key=METRICS,
-    description=(
+@campaign_asset(
+    METRICS,
+    (
         "Campaign rollups from program_instances (campaigns.md §4): volunteers, beneficiaries, sessions, hours, "
         "weighted SROI, average VIS, and capacity u = max(volunteer, beneficiary) utilization with flags set and "
         "cleared; one capacity_alerts row (plus e-mails) per upward crossing of 80/90/100/110 %."
     ),
-    partitions_def=HOURLY,
     deps=[LIFECYCLE, dg.AssetKey(["impact", "program_instance_vis"]), CAMPAIGNS_SOURCE],
-    check_specs=[no_errors_check(METRICS)],
-    retry_policy=IO_RETRY,
-    freshness_policy=hourly_freshness(),
-    pool="postgres",
-    group_name="campaigns",
-    kinds={"postgres"},
-    owners=OWNERS,
 )
 def metrics(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     started = time.perf_counter()
@@ -464,33 +467,21 @@ def take_snapshots(
         return written
 
 
-@dg.asset(
-    key=SNAPSHOTS,
-    description=(
+@campaign_asset(
+    SNAPSHOTS,
+    (
         "campaign_metrics_snapshots (campaigns.md §5): for each refreshed campaign due this hour (1/6/24 h by "
         "status and sessions), a row at snapshot_date = the partition start, upserted on (campaign_id, "
         "snapshot_date). Stale partitions are refused unless CAMPAIGN_BACKFILL_MAX_LAG_HOURS=off."
     ),
-    partitions_def=HOURLY,
     deps=[METRICS],
-    check_specs=[no_errors_check(SNAPSHOTS)],
-    retry_policy=IO_RETRY,
-    freshness_policy=hourly_freshness(),
-    pool="postgres",
-    group_name="campaigns",
-    kinds={"postgres"},
-    owners=OWNERS,
 )
 def metrics_snapshots(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     window = Window.of(context)
     captured_at = datetime.now(UTC)
-    stale = stale_partition(window, captured_at)
-    if stale is not None:
-        context.log.info("skipped: %s", stale)
-        return dg.MaterializeResult(
-            metadata={"skipped": "stale_partition", "reason": stale, "snapshotsWritten": 0},
-            check_results=[errors_check(SNAPSHOTS, [])],
-        )
+    skipped = stale_skip(context, SNAPSHOTS, window, captured_at, "snapshotsWritten")
+    if skipped is not None:
+        return skipped
     outcome = Outcome()
     with postgres.connect() as connection:
         campaigns, instances = load_metrics_inputs(connection)
@@ -508,33 +499,21 @@ def metrics_snapshots(context: dg.AssetExecutionContext, postgres: PostgresResou
 
 
 # Job B ------------------------------------------------------------------------------------------------------------
-@dg.asset(
-    key=SEAT_USAGE,
-    description=(
+@campaign_asset(
+    SEAT_USAGE,
+    (
         "billing_usage_records active_seats (campaigns.md §6): one record per active/recruiting campaign with "
         "volunteers per hour, quantity = current_volunteers, dedup key campaign:<id>:seat_usage:<YYYY-MM-DDTHH>. "
         "Stale partitions are refused unless CAMPAIGN_BACKFILL_MAX_LAG_HOURS=off."
     ),
-    partitions_def=HOURLY,
     deps=[METRICS],
-    check_specs=[no_errors_check(SEAT_USAGE)],
-    retry_policy=IO_RETRY,
-    freshness_policy=hourly_freshness(),
-    pool="postgres",
-    group_name="campaigns",
-    kinds={"postgres"},
-    owners=OWNERS,
 )
 def seat_usage(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     window = Window.of(context)
     captured_at = datetime.now(UTC)
-    stale = stale_partition(window, captured_at)
-    if stale is not None:
-        context.log.info("skipped: %s", stale)
-        return dg.MaterializeResult(
-            metadata={"skipped": "stale_partition", "reason": stale, "usageRecordsCreated": 0},
-            check_results=[errors_check(SEAT_USAGE, [])],
-        )
+    skipped = stale_skip(context, SEAT_USAGE, window, captured_at, "usageRecordsCreated")
+    if skipped is not None:
+        return skipped
     with postgres.connect() as connection:
         campaigns = rows(connection, "campaigns/seat_campaigns")
     records = []
@@ -584,23 +563,15 @@ def _same_metadata(stored: dict | None, fresh: dict) -> bool:
     return {k: v for k, v in stored.items() if k != "runId"} == {k: v for k, v in fresh.items() if k != "runId"}
 
 
-@dg.asset(
-    key=CREDIT_USAGE,
-    description=(
+@campaign_asset(
+    CREDIT_USAGE,
+    (
         "Credit consumption (campaigns.md §7): Kintell minutes completed in the hour, through "
         "program_instances.campaign_id, × rate / 60, half-up; a storage_gb record filtered by campaign_event_type "
         "credit_usage; credits_remaining recomputed from all records; a low-credit alert below 10 % (0 and "
         "negative included), at most one per campaign per UTC day."
     ),
-    partitions_def=HOURLY,
     deps=[LIFECYCLE, KINTELL_SESSIONS],
-    check_specs=[no_errors_check(CREDIT_USAGE)],
-    retry_policy=IO_RETRY,
-    freshness_policy=hourly_freshness(),
-    pool="postgres",
-    group_name="campaigns",
-    kinds={"postgres"},
-    owners=OWNERS,
 )
 def credit_usage(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     window = Window.of(context)
