@@ -5,6 +5,7 @@ keyed by database column names; numerics may arrive as Decimal, int, float or nu
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -313,6 +314,8 @@ def _avg_outcome_scores(instances: Iterable[Mapping[str, Any]]) -> dict[str, flo
     values: dict[str, list[float]] = {}
     for row in instances:
         scores = row.get("outcome_scores") or {}
+        if isinstance(scores, str):  # jsonb read as text
+            scores = json.loads(scores) or {}
         for key, value in scores.items():
             if isinstance(value, int | float | Decimal) and not isinstance(value, bool) and math.isfinite(value):
                 values.setdefault(key, []).append(float(value))

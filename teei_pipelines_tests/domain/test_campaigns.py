@@ -361,3 +361,18 @@ def test_credits_remaining_is_recomputed_and_low_credit_includes_zero_and_negati
 ):
     assert credits_remaining(allocation, consumed) == remaining
     assert low_credit(allocation, remaining) is alert
+
+
+def test_outcome_scores_may_arrive_as_json_text():
+    campaign = {
+        "id": CAMPAIGN_ID,
+        "status": "active",
+        "target_volunteers": 1,
+        "target_beneficiaries": 1,
+        "budget_allocated": 1,
+        "budget_spent": 0,
+    }
+    rows = [instance(outcome_scores='{"wellbeing": 0.3}'), instance(outcome_scores='{"wellbeing": 0.6}')]
+    assert build_snapshot(campaign, rows, None)["full_snapshot"]["programInstances"]["avgOutcomeScores"] == {
+        "wellbeing": 0.45
+    }

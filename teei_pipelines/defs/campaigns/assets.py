@@ -138,7 +138,7 @@ class Outcome:
 
 
 def rows(connection: sa.Connection, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    return [dict(row) for row in connection.execute(sa.text(query(name)), params or {}).mappings()]
+    return [dict(row) for row in connection.execute(sa.text(query(name)), params or {}).mappings().all()]
 
 
 _USAGE_FIELDS = {
