@@ -116,6 +116,7 @@ def write_day(connection: sa.Connection, day: date, scores: pl.DataFrame, params
     )
     connection.execute(sa.text(query("impact/vis_stage_create")))
     copy_in(connection, "vis_stage", stage)
+    connection.execute(sa.text("ANALYZE vis_stage"))  # row estimates for the joins below
     replace_params = {
         "partition_date": day,
         "as_of": as_of(day),
