@@ -260,3 +260,25 @@ def test_schedule_requests_yesterday_with_a_stable_run_key():
     assert request.partition_key == "2026-11-27" and request.run_key == "2026-11-27"
     early = dg.build_schedule_context(scheduled_execution_time=datetime(2025, 1, 1, 2, tzinfo=UTC))
     assert isinstance(vis_daily_schedule(early), dg.SkipReason)
+
+
+def test_manual_recalculation_reports_the_requested_users_row(seeded, postgres):
+    user = table(
+        seeded,
+        "SELECT user_id FROM buddy_system_events WHERE user_id IS NOT NULL "
+        "AND \"timestamp\" < '2026-11-01' ORDER BY user_id LIMIT 1",
+    )[0][0]
+    result = dg.materialize(
+        [vis_scores_daily],
+        partition_key=DAY.isoformat(),
+        resources={"postgres": postgres},
+        run_config={"ops": {"impact__vis_scores_daily": {"config": {"mode": "full", "user_id": user}}}},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    requested = result.asset_materializations_for_node("impact__vis_scores_daily")[0].metadata["requested_user"].value
+    stored = table(
+        seeded,
+        f"SELECT current_vis::float8, rank FROM vis_scores_daily WHERE partition_date = '{DAY}' AND user_id = :u",
+        {"u": user},
+    )[0]
+    assert (requested["user_id"], requested["current_vis"], requested["rank"]) == (user, stored[0], stored[1])

@@ -117,8 +117,8 @@ def vis_scores_daily(
         metadata["full_because"] = result.fallback_reason
     if config.user_id is not None:
         row = scores.filter(pl.col("user_id") == config.user_id)
-        metadata["requested_user"] = row.to_dicts()[0] if row.height else "no events at or before as_of"
-        metadata["requested_user"] = dg.MetadataValue.json(_jsonable(metadata["requested_user"]))
+        requested = _jsonable(row.to_dicts()[0]) if row.height else {"user_id": config.user_id, "scored": False}
+        metadata["requested_user"] = dg.MetadataValue.json(requested)
 
     if result.last_incremental_day is None:
         check = dg.AssetCheckResult(

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from teei_pipelines.domain.vis import (
     BREAKDOWN_KEYS,
     EVENT_SCHEMA,
+    Comparison,
     DecayParams,
     advance_state,
     compare_incremental_with_full,
@@ -192,7 +193,9 @@ def compute_range(engine: sa.Engine, days: list[date], params: DecayParams, mode
     return result
 
 
-def verify_incremental(engine: sa.Engine, day: date, incremental_scores: pl.DataFrame, params: DecayParams):
+def verify_incremental(
+    engine: sa.Engine, day: date, incremental_scores: pl.DataFrame, params: DecayParams
+) -> Comparison:
     """vis.md §6: recompute `day` in full from every event and compare with the incremental result."""
     with engine.connect() as connection:
         events = read_events(connection, None, as_of(day))
