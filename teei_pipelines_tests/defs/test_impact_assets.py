@@ -59,9 +59,9 @@ def run(
     )
 
 
-def table(engine, sql: str) -> list[tuple]:
+def table(engine, sql: str, params: dict | None = None) -> list[tuple]:
     with engine.connect() as connection:
-        return connection.execute(sa.text(sql)).all()
+        return connection.execute(sa.text(sql), params or {}).all()
 
 
 def daily_rows(engine, days=None) -> list[tuple]:
