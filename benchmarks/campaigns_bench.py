@@ -80,45 +80,32 @@ def _load_fixture(postgres: PostgresResource, campaigns: int, instances_per_camp
                 )
 
 
+def _one_campaign_at_a_time(connection: sa.Connection):
+    """The refreshed campaigns, each with its own queries for the campaign and its instances (the baseline)."""
+    ids = connection.execute(
+        sa.text("SELECT id::text FROM campaigns WHERE is_active AND status IN ('active', 'recruiting', 'paused')")
+    ).scalars()
+    for campaign_id in ids.all():
+        campaign = campaign_assets.rows(connection, "campaigns/metrics_campaigns", {"campaign_id": campaign_id})[0]
+        instances = campaign_assets.rows(connection, "campaigns/metrics_instances", {"campaign_ids": [campaign_id]})
+        yield campaign, instances
+
+
 def _row_by_row_metrics(postgres: PostgresResource) -> None:
     with postgres.begin() as connection:
-        ids = (
-            connection.execute(
-                sa.text(
-                    "SELECT id::text FROM campaigns WHERE is_active AND status IN "
-                    "('active', 'recruiting', 'paused') ORDER BY id"
-                )
-            )
-            .scalars()
-            .all()
-        )
-        for campaign_id in ids:
-            campaign = campaign_assets.rows(connection, "campaigns/campaign_by_id", {"campaign_id": campaign_id})[0]
-            instances = campaign_assets.rows(connection, "campaigns/metrics_instances", {"campaign_ids": [campaign_id]})
-            campaign_assets.write_rollups(connection, {campaign_id: rules.aggregate_instances(campaign, instances)})
+        for campaign, instances in _one_campaign_at_a_time(connection):
+            rollup = rules.aggregate_instances(campaign, instances)
+            campaign_assets.write_rollups(connection, {campaign["id"]: rollup})
 
 
 def _row_by_row_snapshots(postgres: PostgresResource, hour: datetime) -> None:
     with postgres.begin() as connection:
-        ids = (
-            connection.execute(
-                sa.text(
-                    "SELECT id::text FROM campaigns WHERE is_active AND status IN "
-                    "('active', 'recruiting', 'paused') ORDER BY id"
+        for campaign, instances in _one_campaign_at_a_time(connection):
+            if rules.snapshot_due(campaign["status"], campaign["current_sessions"], hour.hour):
+                row = rules.build_snapshot(campaign, instances, hour)
+                connection.execute(
+                    sa.text(campaign_assets.query("campaigns/snapshot_upsert")), campaign_assets.snapshot_params(row)
                 )
-            )
-            .scalars()
-            .all()
-        )
-        for campaign_id in ids:
-            campaign = campaign_assets.rows(connection, "campaigns/campaign_by_id", {"campaign_id": campaign_id})[0]
-            if not rules.snapshot_due(campaign["status"], campaign["current_sessions"], hour.hour):
-                continue
-            instances = campaign_assets.rows(connection, "campaigns/metrics_instances", {"campaign_ids": [campaign_id]})
-            row = rules.build_snapshot(campaign, instances, hour)
-            connection.execute(
-                sa.text(campaign_assets.query("campaigns/snapshot_upsert")), campaign_assets.snapshot_params(row)
-            )
 
 
 def _row_by_row_seats(postgres: PostgresResource, hour: datetime) -> None:

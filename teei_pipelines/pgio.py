@@ -1,7 +1,7 @@
 """PostgreSQL ⇄ polars without row loops: COPY in and out, and named SQL files from `sql/queries/`.
 
-Query files are parameterised, never formatted: files read through SQLAlchemy use `:name` placeholders; files
-streamed with COPY (psycopg binds them client-side) use `%(name)s`.
+Query files take bound parameters, never formatted values: files run through SQLAlchemy bind `:name`; files
+streamed with COPY (psycopg binds them client-side) bind `%(name)s`.
 """
 
 from __future__ import annotations

@@ -67,15 +67,6 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
-def env_bool(name: str, default: bool) -> bool:
-    raw = env(name, "true" if default else "false").strip().lower()
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(name, f"{raw!r} is not a boolean (true/false)")
-
-
 def partition_start() -> date:
     raw = env("TEEI_PARTITION_START")
     try:

@@ -12,7 +12,7 @@ from teei_pipelines.errors import ConfigError, ServiceUnavailableError
 from teei_pipelines.resources.clickhouse import ClickHouseResource, parse_clickhouse_dsn
 from teei_pipelines.resources.nats import NatsResource, run_sync
 from teei_pipelines.resources.postgres import PostgresResource
-from teei_pipelines.settings import env_bool, env_cron, env_identifier, env_int, partition_start, redact_dsn
+from teei_pipelines.settings import env_cron, env_identifier, env_int, partition_start, redact_dsn
 
 from .conftest import run_cli
 
@@ -57,9 +57,6 @@ def test_cron_and_scalars_are_validated_with_the_variable_name(monkeypatch):
     monkeypatch.setenv("SYNC_PAGE_SIZE", "ten")
     with pytest.raises(ConfigError, match="^SYNC_PAGE_SIZE: 'ten' is not an integer"):
         env_int("SYNC_PAGE_SIZE", 10_000)
-    monkeypatch.setenv("SYNTHETICS_ENABLED", "maybe")
-    with pytest.raises(ConfigError, match="^SYNTHETICS_ENABLED"):
-        env_bool("SYNTHETICS_ENABLED", False)
     monkeypatch.setenv("TEEI_PARTITION_START", "2025-13-01")
     with pytest.raises(ConfigError, match="^TEEI_PARTITION_START"):
         partition_start()

@@ -257,7 +257,7 @@ def _fits_numeric_8_4(value: Decimal | None) -> None:
 
 
 def load_metrics_inputs(connection: sa.Connection) -> tuple[list[dict], list[dict]]:
-    campaigns = rows(connection, "campaigns/metrics_campaigns")
+    campaigns = rows(connection, "campaigns/metrics_campaigns", {"campaign_id": None})
     instances = rows(connection, "campaigns/metrics_instances", {"campaign_ids": [c["id"] for c in campaigns]})
     return campaigns, instances
 

@@ -24,7 +24,7 @@ class UnknownCampaignError(LookupError):
 def force_snapshot(postgres: PostgresResource, campaign_id: str, snapshot_date: datetime) -> dict:
     outcome = Outcome()
     with postgres.connect() as connection:
-        found = rows(connection, "campaigns/campaign_by_id", {"campaign_id": campaign_id})
+        found = rows(connection, "campaigns/metrics_campaigns", {"campaign_id": campaign_id})
         if not found:
             raise UnknownCampaignError(f"campaign {campaign_id} does not exist")
         instances = rows(connection, "campaigns/metrics_instances", {"campaign_ids": [campaign_id]})
@@ -33,7 +33,7 @@ def force_snapshot(postgres: PostgresResource, campaign_id: str, snapshot_date: 
     if outcome.errors:
         raise RuntimeError(f"aggregation failed for {campaign_id}: {outcome.errors[0]['error']}")
     with postgres.connect() as connection:
-        refreshed = rows(connection, "campaigns/campaign_by_id", {"campaign_id": campaign_id})
+        refreshed = rows(connection, "campaigns/metrics_campaigns", {"campaign_id": campaign_id})
     written = take_snapshots(postgres, refreshed, instances, snapshot_date, outcome)
     if outcome.errors:
         raise RuntimeError(f"snapshot failed for {campaign_id}: {outcome.errors[0]['error']}")

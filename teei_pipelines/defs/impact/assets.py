@@ -3,6 +3,7 @@
 Thin wrappers: the scoring rules live in `teei_pipelines.domain.vis`, the PostgreSQL I/O in `vis_store`.
 """
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -50,6 +51,24 @@ def partition_days(context: dg.AssetExecutionContext) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((end - first).days)]
 
 
+def vis_asset(key: dg.AssetKey, description: str, deps: list, kinds: set[str], check_specs: Sequence = ()):
+    """The shared shape of the VIS assets: daily partitions, single-run range backfills, one VIS run at a time."""
+    return dg.asset(
+        key=key,
+        description=description,
+        partitions_def=VIS_PARTITIONS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=deps,
+        check_specs=list(check_specs),
+        pool=VIS_POOL,
+        retry_policy=IO_RETRY,
+        freshness_policy=freshness_daily(),
+        group_name="impact",
+        kinds=kinds,
+        owners=OWNERS,
+    )
+
+
 def _percentiles_markdown(scores: pl.DataFrame) -> str:
     if scores.height == 0:
         return "no users"
@@ -58,16 +77,15 @@ def _percentiles_markdown(scores: pl.DataFrame) -> str:
     return "\n".join(["| percentile | current_vis |", "|---|---|", *rows])
 
 
-@dg.asset(
-    key=VIS_DAILY,
-    description=(
+@vis_asset(
+    VIS_DAILY,
+    (
         "Volunteer Impact Score per user and UTC day: partition D is VIS as of D+1 00:00Z (vis.md §2-§4), "
         "stored in vis_scores_daily with the unrounded decay_sum. A day starts from the previous day's stored "
         "state when vis.md §6 allows it (incremental), otherwise from every event (full)."
     ),
-    partitions_def=VIS_PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[BUDDY_EVENTS],
+    kinds={"polars", "postgres"},
     check_specs=[
         dg.AssetCheckSpec(
             "vis_incremental_equals_full",
@@ -80,12 +98,6 @@ def _percentiles_markdown(scores: pl.DataFrame) -> str:
             ),
         )
     ],
-    pool=VIS_POOL,
-    retry_policy=IO_RETRY,
-    freshness_policy=freshness_daily(),
-    group_name="impact",
-    kinds={"polars", "postgres"},
-    owners=OWNERS,
 )
 def vis_scores_daily(
     context: dg.AssetExecutionContext, config: VisRunConfig, postgres: PostgresResource
@@ -164,21 +176,14 @@ def _newest_day_or_skip(
     return day, None
 
 
-@dg.asset(
-    key=VIS_LATEST,
-    description=(
+@vis_asset(
+    VIS_LATEST,
+    (
         "vis_scores, the table the platform reads: the newest vis_scores_daily partition, upserted by user_id, "
         "with users absent from it removed (vis.md §5). A backfill of an older day leaves it untouched."
     ),
-    partitions_def=VIS_PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[VIS_DAILY],
-    pool=VIS_POOL,
-    retry_policy=IO_RETRY,
-    freshness_policy=freshness_daily(),
-    group_name="impact",
     kinds={"postgres"},
-    owners=OWNERS,
 )
 def vis_scores(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     day, skipped = _newest_day_or_skip(context, postgres)
@@ -188,21 +193,14 @@ def vis_scores(context: dg.AssetExecutionContext, postgres: PostgresResource) ->
     return dg.MaterializeResult(metadata={"partition": day.isoformat(), "rows": rows})
 
 
-@dg.asset(
-    key=PROGRAM_INSTANCE_VIS,
-    description=(
+@vis_asset(
+    PROGRAM_INSTANCE_VIS,
+    (
         "program_instances.average_vis_score: the mean current_vis of each instance's enrolled users, "
         "toFixed(2); NULL when none has a score (vis.md §5). campaigns/metrics averages it."
     ),
-    partitions_def=VIS_PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[VIS_LATEST, PROGRAM_ENROLLMENTS],
-    pool=VIS_POOL,
-    retry_policy=IO_RETRY,
-    freshness_policy=freshness_daily(),
-    group_name="impact",
     kinds={"postgres", "polars"},
-    owners=OWNERS,
 )
 def program_instance_vis(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     day, skipped = _newest_day_or_skip(context, postgres)
