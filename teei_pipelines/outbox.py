@@ -31,6 +31,22 @@ def write_event(
     return inserted is not None
 
 
+def write_events(
+    connection: sa.Connection, subject: str, events: list[tuple[str, dict[str, Any]]], source: str = "teei-pipelines"
+) -> None:
+    """Many events of one subject as (msg_id, data) pairs, in one batched statement; existing msg_ids are kept."""
+    if not events:
+        return
+    now = datetime.now(UTC)
+    connection.execute(
+        sa.text(query("events/outbox_insert_many")),
+        [
+            {"subject": subject, "msg_id": msg_id, "payload": json.dumps(envelope(subject, data, msg_id, source, now))}
+            for msg_id, data in events
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class RelayReport:
     published: int

@@ -33,6 +33,12 @@ def _only_comments(sql: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in sql.splitlines())
 
 
+def sql_body(name: str) -> str:
+    """A query file without comments or the trailing `;`, ready to wrap in COPY ( … )."""
+    body = "\n".join(line for line in query(name).splitlines() if not line.lstrip().startswith("--"))
+    return body.strip().rstrip(";")
+
+
 def driver_cursor(connection: sa.Connection) -> psycopg.Cursor:
     """The psycopg cursor under a SQLAlchemy connection, sharing its transaction."""
     return connection.connection.driver_connection.cursor()
@@ -55,8 +61,7 @@ def copy_out(
 ) -> pl.DataFrame:
     """Stream `sql/queries/<name>.sql` out with COPY … TO STDOUT (CSV) into a frame with the given schema."""
     buffer = bytearray()
-    body = "\n".join(line for line in query(name).splitlines() if not line.lstrip().startswith("--"))
-    statement = f"COPY ({body.strip().rstrip(';')}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+    statement = f"COPY ({sql_body(name)}) TO STDOUT WITH (FORMAT csv, HEADER true)"
     with driver_cursor(connection) as cursor, cursor.copy(statement, params) as copy:
         for chunk in copy:
             buffer += chunk

@@ -1,0 +1,261 @@
+"""PostgreSQL → ClickHouse sync rules (analytics.md §1-§5): windows, row mappings, and a vectorized uuid5.
+
+Pure functions over polars frames and datetimes; the I/O lives in `teei_pipelines.defs.analytics.sync_io`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+WINDOW = timedelta(minutes=15)
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# windows ----------------------------------------------------------------------------------------------------------
+
+
+def window_floor(moment: datetime) -> datetime:
+    """The start of the 15-minute window holding `moment` (UTC)."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+
+def latest_complete_window(now: datetime, lag: timedelta) -> datetime:
+    """Start of the newest window that ended at least `lag` before `now` (analytics.md §1)."""
+    return window_floor(now - lag) - WINDOW
+
+
+def windows_covering(start: datetime, end: datetime) -> list[datetime]:
+    """Starts of every window overlapping [start, end); a manual sync of a range syncs all of them."""
+    if end <= start:
+        raise ValueError(f"the range is empty: {start.isoformat()} is not before {end.isoformat()}")
+    first = window_floor(start)
+    count = -(-(end - first) // WINDOW)
+    return [first + WINDOW * index for index in range(count)]
+
+
+def day_windows(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+# column helpers ---------------------------------------------------------------------------------------------------
+
+
+def epoch_micros(column: str) -> pl.Expr:
+    """A UTC timestamp as integer microseconds since the epoch: the RMT `_version` (analytics.md §3)."""
+    return pl.col(column).dt.epoch("us").cast(pl.UInt64)
+
+
+def window_start_of(column: str) -> pl.Expr:
+    """`_window_start`: the start of the 15-minute window holding the change column, exactly as the filter sees it."""
+    return pl.col(column).dt.truncate("15m").alias("_window_start")
+
+
+def parse_timestamp(column: str) -> pl.Expr:
+    """PostgreSQL's ISO timestamptz text (session TimeZone UTC) with full microseconds, as Datetime(us, UTC)."""
+    return (
+        pl.col(column)
+        .str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=True)
+        .alias(column)
+    )
+
+
+def nil_if_null(column: str) -> pl.Expr:
+    return pl.col(column).fill_null(NIL_UUID)
+
+
+# uuid5, vectorized ------------------------------------------------------------------------------------------------
+
+_H0 = np.array([0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0], dtype=np.uint32)
+
+
+def _rotl(x: np.ndarray, n: int) -> np.ndarray:
+    return (x << np.uint32(n)) | (x >> np.uint32(32 - n))
+
+
+def _sha1_single_block(messages: np.ndarray) -> np.ndarray:
+    """SHA-1 of N equal-length messages shorter than 56 bytes, as an (N, 20) uint8 array, over numpy lanes."""
+    n, length = messages.shape
+    block = np.zeros((n, 64), dtype=np.uint8)
+    block[:, :length] = messages
+    block[:, length] = 0x80
+    block[:, 56:] = np.frombuffer((length * 8).to_bytes(8, "big"), dtype=np.uint8)
+    w = [block[:, 4 * i : 4 * i + 4].copy().view(">u4").reshape(n).astype(np.uint32) for i in range(16)]
+    for i in range(16, 80):
+        w.append(_rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1))
+    a, b, c, d, e = (np.full(n, h, dtype=np.uint32) for h in _H0)
+    with np.errstate(over="ignore"):
+        for i in range(80):
+            if i < 20:
+                f, k = (b & c) | (~b & d), 0x5A827999
+            elif i < 40:
+                f, k = b ^ c ^ d, 0x6ED9EBA1
+            elif i < 60:
+                f, k = (b & c) | (b & d) | (c & d), 0x8F1BBCDC
+            else:
+                f, k = b ^ c ^ d, 0xCA62C1D6
+            temp = _rotl(a, 5) + f + e + np.uint32(k) + w[i]
+            a, b, c, d, e = temp, a, _rotl(b, 30), c, d
+        digest = np.stack([a + _H0[0], b + _H0[1], c + _H0[2], d + _H0[3], e + _H0[4]], axis=1)
+    return digest.astype(">u4").view(np.uint8).reshape(n, 20)
+
+
+# The five hex groups of 8-4-4-4-12 text: (first char, last char + 1, first output byte).
+_GROUPS = ((0, 8, 0), (9, 13, 4), (14, 18, 6), (19, 23, 8), (24, 36, 10))
+_DASHES = [8, 13, 18, 23]
+
+
+def uuid_bytes(uuids: pl.Series, *, validate: bool = True) -> np.ndarray:
+    """UUID strings (8-4-4-4-12, no NULLs) as an (N, 16) uint8 array, decoded over numpy lanes.
+
+    `validate=False` skips the character check for text PostgreSQL's uuid type produced (canonical by construction).
+    """
+    array = uuids.to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not pa.types.is_large_string(array.type):
+        array = pc.cast(array, pa.large_string())
+    n = len(array)
+    if n == 0:
+        return np.zeros((0, 16), dtype=np.uint8)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + n + 1]
+    if not (np.diff(offsets) == 36).all():
+        raise ValueError(f"{uuids.name}: not every value is a 36-character UUID")
+    chars = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(n, 36)
+    if validate:
+        folded = chars | 0x20  # ASCII letters to lower case; digits and '-' already have the bit
+        hex_digit = ((chars >= ord("0")) & (chars <= ord("9"))) | ((folded >= ord("a")) & (folded <= ord("f")))
+        if np.count_nonzero(hex_digit) != 32 * n or (chars[:, _DASHES] != ord("-")).any():
+            raise ValueError(f"{uuids.name}: a value is not 8-4-4-4-12 hexadecimal UUID text")
+    nibbles = (chars & 0x0F) + 9 * (chars >> 6)  # '0'-'9' → 0-9, 'a'-'f' and 'A'-'F' → 10-15
+    out = np.empty((n, 16), dtype=np.uint8)
+    for first, end, target in _GROUPS:
+        group = nibbles[:, first:end]
+        out[:, target : target + (end - first) // 2] = (group[:, 0::2] << 4) | group[:, 1::2]
+    return out
+
+
+def uuid_strings(raw: np.ndarray, name: str) -> pl.Series:
+    """An (N, 16) uint8 array as canonical 8-4-4-4-12 UUID strings."""
+    array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), raw.shape[0], [None, pa.py_buffer(raw.tobytes())])
+    hexed = pl.Series(name, array).cast(pl.Binary).bin.encode("hex")
+    parts = [hexed.str.slice(offset, size) for offset, size in ((0, 8), (8, 4), (12, 4), (16, 4), (20, 12))]
+    return pl.select(pl.concat_str(parts, separator="-").alias(name)).to_series()
+
+
+def uuid5_series(namespaces: pl.Series, name: str) -> pl.Series:
+    """uuid.uuid5(UUID(ns), name) for every UUID string in `namespaces` (RFC 4122 §4.3), without a row loop."""
+    if namespaces.len() == 0:
+        return pl.Series(namespaces.name, [], dtype=pl.String)
+    ns_bytes = uuid_bytes(namespaces)
+    name_bytes = np.frombuffer(name.encode(), dtype=np.uint8)
+    messages = np.hstack([ns_bytes, np.broadcast_to(name_bytes, (ns_bytes.shape[0], name_bytes.size))])
+    digest = _sha1_single_block(messages)[:, :16].copy()
+    digest[:, 6] = (digest[:, 6] & 0x0F) | 0x50  # version 5
+    digest[:, 8] = (digest[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    return uuid_strings(digest, namespaces.name)
+
+
+# row mappings (analytics.md §2, §5) -------------------------------------------------------------------------------
+
+
+def outcome_scores_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """outcome_scores → outcome_scores_ch: nil UUIDs for NULL ids, '' for NULL text, 0 for NULL confidence."""
+    return frame.select(
+        pl.col("id"),
+        nil_if_null("user_id"),
+        nil_if_null("company_id"),
+        pl.col("text_id"),
+        pl.col("text_type").fill_null(""),
+        pl.col("dimension"),
+        pl.col("score").cast(pl.Float32),
+        pl.col("confidence").fill_null(0).cast(pl.Float32),
+        pl.col("model_version").fill_null(""),
+        pl.col("created_at"),
+        window_start_of("created_at"),
+        epoch_micros("created_at").alias("_version"),
+    )
+
+
+def enrolled_event_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """An `enrolled` event per enrollment, keyed by the enrollment id, metadata {"status": status at sync time}."""
+    return frame.select(
+        pl.col("id"),
+        pl.col("user_id"),
+        nil_if_null("company_id"),
+        pl.lit("enrolled").alias("event_type"),
+        pl.col("program_type"),
+        pl.col("enrolled_at").alias("event_timestamp"),
+        pl.struct(pl.col("status")).struct.json_encode().alias("metadata"),
+        window_start_of("enrolled_at"),
+        epoch_micros("enrolled_at").alias("_version"),
+    )
+
+
+def completed_event_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """A `program_completed` event per completion, id = uuid5(enrollment id, "completed") (analytics.md §2)."""
+    return frame.select(
+        uuid5_series(frame["id"], "completed").alias("id"),
+        pl.col("user_id"),
+        nil_if_null("company_id"),
+        pl.lit("program_completed").alias("event_type"),
+        pl.col("program_type"),
+        pl.col("completed_at").alias("event_timestamp"),
+        pl.struct(pl.col("id").alias("enrollment_id")).struct.json_encode().alias("metadata"),
+        window_start_of("completed_at"),
+        epoch_micros("completed_at").alias("_version"),
+    )
+
+
+def copied_rows(frame: pl.DataFrame, change_column: str) -> pl.DataFrame:
+    """vis_scores and campaign_metrics_snapshots: column for column, plus the window and version."""
+    return frame.with_columns(window_start_of(change_column), epoch_micros(change_column).alias("_version"))
+
+
+def vis_scores_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """vis_scores → vis_scores_ch, keyed by user_id (the PostgreSQL id only served the keyset)."""
+    return (
+        copied_rows(frame, "calculated_at")
+        .drop("id")
+        .with_columns(pl.col("raw_points").cast(pl.UInt32), pl.col("rank").cast(pl.UInt32))
+    )
+
+
+def campaign_snapshot_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    return copied_rows(frame, "updated_at")
+
+
+def employee_size(employee_count: pl.Expr) -> pl.Expr:
+    """NULL → unknown, < 50 → small, 50-249 → medium, ≥ 250 → large (analytics.md §5)."""
+    return (
+        pl.when(employee_count.is_null())
+        .then(pl.lit("unknown"))
+        .when(employee_count < 50)
+        .then(pl.lit("small"))
+        .when(employee_count < 250)
+        .then(pl.lit("medium"))
+        .otherwise(pl.lit("large"))
+    )
+
+
+def companies_rows(frame: pl.DataFrame, version: int) -> pl.DataFrame:
+    return frame.select(
+        pl.col("id"),
+        pl.col("name"),
+        pl.col("industry").fill_null(""),
+        pl.col("country").fill_null(""),
+        employee_size(pl.col("employee_count")).alias("employee_size"),
+        pl.col("created_at"),
+        pl.lit(version, dtype=pl.UInt64).alias("_version"),
+    )
+
+
+def version_of(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
