@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from teei_pipelines.devstack import free_port, start_nats, start_postgres, stop_process
 from teei_pipelines.migrations import migrate_clickhouse, migrate_postgres
+from teei_pipelines.pgio import close_arrow_connections
 from teei_pipelines.resources.clickhouse import ClickHouseResource
 from teei_pipelines.resources.nats import NatsResource
 from teei_pipelines.resources.postgres import PostgresResource, engine_for
@@ -55,6 +56,7 @@ def database_url(pg_server, request) -> Iterator[str]:
     url = pg_server.get_uri(name)
     yield url
     engine_for(url).dispose()
+    close_arrow_connections()
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 WINDOW = timedelta(minutes=15)
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
+NIL_UUID = bytes(16)  # UUIDs travel as 16-byte Binary from PostgreSQL (ADBC) to ClickHouse (Arrow uuid)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -58,17 +58,8 @@ def window_start_of(column: str) -> pl.Expr:
     return pl.col(column).dt.truncate("15m").alias("_window_start")
 
 
-def parse_timestamp(column: str) -> pl.Expr:
-    """PostgreSQL's ISO timestamptz text (session TimeZone UTC) with full microseconds, as Datetime(us, UTC)."""
-    return (
-        pl.col(column)
-        .str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=True)
-        .alias(column)
-    )
-
-
 def nil_if_null(column: str) -> pl.Expr:
-    return pl.col(column).fill_null(NIL_UUID)
+    return pl.col(column).fill_null(pl.lit(NIL_UUID, dtype=pl.Binary))
 
 
 # uuid5, vectorized ------------------------------------------------------------------------------------------------
@@ -107,60 +98,36 @@ def _sha1_single_block(messages: np.ndarray) -> np.ndarray:
     return digest.astype(">u4").view(np.uint8).reshape(n, 20)
 
 
-# The five hex groups of 8-4-4-4-12 text: (first char, last char + 1, first output byte).
-_GROUPS = ((0, 8, 0), (9, 13, 4), (14, 18, 6), (19, 23, 8), (24, 36, 10))
-_DASHES = [8, 13, 18, 23]
-
-
-def uuid_bytes(uuids: pl.Series, *, validate: bool = True) -> np.ndarray:
-    """UUID strings (8-4-4-4-12, no NULLs) as an (N, 16) uint8 array, decoded over numpy lanes.
-
-    `validate=False` skips the character check for text PostgreSQL's uuid type produced (canonical by construction).
-    """
+def binary16(uuids: pl.Series) -> np.ndarray:
+    """16-byte Binary UUIDs (no NULLs) as an (N, 16) uint8 array, read from one Arrow buffer."""
     array = uuids.to_arrow()
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    if not pa.types.is_large_string(array.type):
-        array = pc.cast(array, pa.large_string())
-    n = len(array)
-    if n == 0:
-        return np.zeros((0, 16), dtype=np.uint8)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + n + 1]
-    if not (np.diff(offsets) == 36).all():
-        raise ValueError(f"{uuids.name}: not every value is a 36-character UUID")
-    chars = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(n, 36)
-    if validate:
-        folded = chars | 0x20  # ASCII letters to lower case; digits and '-' already have the bit
-        hex_digit = ((chars >= ord("0")) & (chars <= ord("9"))) | ((folded >= ord("a")) & (folded <= ord("f")))
-        if np.count_nonzero(hex_digit) != 32 * n or (chars[:, _DASHES] != ord("-")).any():
-            raise ValueError(f"{uuids.name}: a value is not 8-4-4-4-12 hexadecimal UUID text")
-    nibbles = (chars & 0x0F) + 9 * (chars >> 6)  # '0'-'9' → 0-9, 'a'-'f' and 'A'-'F' → 10-15
-    out = np.empty((n, 16), dtype=np.uint8)
-    for first, end, target in _GROUPS:
-        group = nibbles[:, first:end]
-        out[:, target : target + (end - first) // 2] = (group[:, 0::2] << 4) | group[:, 1::2]
-    return out
+    fixed = pc.cast(array, pa.binary(16))
+    values = np.frombuffer(fixed.buffers()[1], dtype=np.uint8) if len(fixed) else np.zeros(0, dtype=np.uint8)
+    return values[fixed.offset * 16 : (fixed.offset + len(fixed)) * 16].reshape(-1, 16)
 
 
-def uuid_strings(raw: np.ndarray, name: str) -> pl.Series:
-    """An (N, 16) uint8 array as canonical 8-4-4-4-12 UUID strings."""
-    array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), raw.shape[0], [None, pa.py_buffer(raw.tobytes())])
-    hexed = pl.Series(name, array).cast(pl.Binary).bin.encode("hex")
+def uuid_text(uuids: pl.Series) -> pl.Series:
+    """16-byte Binary UUIDs as canonical 8-4-4-4-12 text."""
+    hexed = uuids.bin.encode("hex")
     parts = [hexed.str.slice(offset, size) for offset, size in ((0, 8), (8, 4), (12, 4), (16, 4), (20, 12))]
-    return pl.select(pl.concat_str(parts, separator="-").alias(name)).to_series()
+    return pl.select(pl.concat_str(parts, separator="-").alias(uuids.name)).to_series()
 
 
 def uuid5_series(namespaces: pl.Series, name: str) -> pl.Series:
-    """uuid.uuid5(UUID(ns), name) for every UUID string in `namespaces` (RFC 4122 §4.3), without a row loop."""
+    """uuid.uuid5(namespace, name) for every 16-byte Binary UUID in `namespaces` (RFC 4122 §4.3), as Binary,
+    hashed over numpy lanes instead of a row loop."""
     if namespaces.len() == 0:
-        return pl.Series(namespaces.name, [], dtype=pl.String)
-    ns_bytes = uuid_bytes(namespaces)
+        return pl.Series(namespaces.name, [], dtype=pl.Binary)
+    ns_bytes = binary16(namespaces)
     name_bytes = np.frombuffer(name.encode(), dtype=np.uint8)
     messages = np.hstack([ns_bytes, np.broadcast_to(name_bytes, (ns_bytes.shape[0], name_bytes.size))])
     digest = _sha1_single_block(messages)[:, :16].copy()
     digest[:, 6] = (digest[:, 6] & 0x0F) | 0x50  # version 5
     digest[:, 8] = (digest[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    return uuid_strings(digest, namespaces.name)
+    array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(digest), [None, pa.py_buffer(digest.tobytes())])
+    return pl.Series(namespaces.name, array).cast(pl.Binary)
 
 
 # row mappings (analytics.md §2, §5) -------------------------------------------------------------------------------
@@ -176,7 +143,7 @@ def outcome_scores_rows(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("text_type").fill_null(""),
         pl.col("dimension"),
         pl.col("score").cast(pl.Float32),
-        pl.col("confidence").fill_null(0).cast(pl.Float32),
+        pl.col("confidence").fill_null(0.0).cast(pl.Float32),
         pl.col("model_version").fill_null(""),
         pl.col("created_at"),
         window_start_of("created_at"),
@@ -208,7 +175,7 @@ def completed_event_rows(frame: pl.DataFrame) -> pl.DataFrame:
         pl.lit("program_completed").alias("event_type"),
         pl.col("program_type"),
         pl.col("completed_at").alias("event_timestamp"),
-        pl.struct(pl.col("id").alias("enrollment_id")).struct.json_encode().alias("metadata"),
+        pl.struct(enrollment_id=uuid_text(frame["id"])).struct.json_encode().alias("metadata"),
         window_start_of("completed_at"),
         epoch_micros("completed_at").alias("_version"),
     )

@@ -1,30 +1,35 @@
-"""The PostgreSQL → ClickHouse window sync (analytics.md §3-§5): keyset COPY pages → polars → Arrow → ClickHouse.
+"""The PostgreSQL → ClickHouse window sync (analytics.md §3-§5): keyset pages as Arrow → polars → Arrow → ClickHouse.
 
 A range of windows is synced in one pass: the target's rows for the range are deleted (only when there are any:
-ClickHouse's lightweight DELETE costs a scan of the table), then the PostgreSQL rows of the range are streamed in
-keyset pages of SYNC_PAGE_SIZE. A reader thread keeps the next COPY running while the caller's thread parses,
-maps and inserts the previous block, so PostgreSQL and ClickHouse work at the same time. Each inserted row carries
-its own `_window_start`, so a range run leaves exactly what one run per window would.
+ClickHouse's lightweight DELETE costs a scan of the table), then the PostgreSQL rows of the range are read in
+keyset pages of SYNC_PAGE_SIZE through ADBC, which decodes PostgreSQL's binary COPY straight into Arrow (UUIDs stay
+16 bytes, timestamps stay microseconds: no text on the way). Reader threads (two for a range, sharing one exported
+snapshot) keep pages coming while the caller's thread maps and inserts the previous block, so PostgreSQL and
+ClickHouse work at the same time. Each inserted row carries its own `_window_start`, so a range run leaves exactly
+what one run per window would.
 """
 
 from __future__ import annotations
 
-import io
+import itertools
 import queue
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from teei_pipelines.domain import sync as rules
-from teei_pipelines.pgio import copy_out, query, sql_body
+from teei_pipelines.pgio import arrow_connection, query, sql_body
 from teei_pipelines.resources.clickhouse import ClickHouseResource
 
 # Rows per ClickHouse insert: large blocks keep the number of parts (and merges) low.
@@ -32,6 +37,9 @@ INSERT_BLOCK_ROWS = 200_000
 # ReplacingMergeTree collapses versions at merge and FINAL time, so per-insert dedup only costs time.
 INSERT_SETTINGS = {"optimize_on_insert": 0}
 _PAGE_DONE = object()
+# PostgreSQL readers per range run: on 2 cores two readers keep the database and the decoding busy while the
+# caller's thread inserts; a single window is never split.
+READERS = 3
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,9 @@ class Stream:
 
     name: str
     change_column: str
-    columns: dict[str, pl.DataType]  # the page query's CSV columns, in order (timestamptz text in UTC)
     mapping: Callable[[pl.DataFrame], pl.DataFrame]
+    # numeric columns arrive as exact decimal text; they are cast to the ClickHouse column's Decimal
+    decimals: dict[str, pl.Decimal] = field(default_factory=dict)
 
     @property
     def page_query(self) -> str:
@@ -82,19 +91,24 @@ class SyncReport:
 WINDOW_COUNTS_SCHEMA = {"window_start": pl.Datetime("us", "UTC"), "rows": pl.Int64}
 
 
-# Arrow for ClickHouse ---------------------------------------------------------------------------------------------
+# Arrow in and out -----------------------------------------------------------------------------------------------
+
+
+def plain_arrow(table: pa.Table) -> pa.Table:
+    """ADBC's extension columns (uuid, PostgreSQL numeric, json) as their storage: Binary and text for polars."""
+    for index, column in enumerate(table.columns):
+        if isinstance(column.type, pa.BaseExtensionType):
+            storage = pa.chunked_array([chunk.storage for chunk in column.chunks], type=column.type.storage_type)
+            table = table.set_column(index, table.field(index).name, storage)
+    return table
 
 
 def uuid_arrow(series: pl.Series) -> pa.Array:
-    """PostgreSQL uuid text (nullable) as Arrow's uuid extension type, which ClickHouse reads straight into UUID."""
-    raw = rules.uuid_bytes(series.fill_null(rules.NIL_UUID), validate=False)
-    validity = None
-    if series.null_count():
-        validity = pa.py_buffer(np.packbits(series.is_not_null().to_numpy(), bitorder="little").tobytes())
-    storage = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), len(series), [validity, pa.py_buffer(raw.tobytes())], null_count=series.null_count()
-    )
-    return pa.ExtensionArray.from_storage(pa.uuid(), storage)
+    """16-byte Binary UUIDs (nullable) as Arrow's uuid extension type, which ClickHouse reads straight into UUID."""
+    array = series.to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return pa.ExtensionArray.from_storage(pa.uuid(), pc.cast(array, pa.binary(16)))
 
 
 def to_arrow(frame: pl.DataFrame, uuid_columns: tuple[str, ...]) -> pa.Table:
@@ -104,65 +118,85 @@ def to_arrow(frame: pl.DataFrame, uuid_columns: tuple[str, ...]) -> pa.Table:
     return table
 
 
+def to_frame(stream: Stream, tables: list[pa.Table]) -> pl.DataFrame:
+    """A block of pages as the stream's ClickHouse rows."""
+    frame = pl.from_arrow(plain_arrow(pa.concat_tables(tables)))
+    assert isinstance(frame, pl.DataFrame)
+    return stream.mapping(frame.with_columns(pl.col(name).cast(dtype) for name, dtype in stream.decimals.items()))
+
+
 # PostgreSQL pages -------------------------------------------------------------------------------------------------
 
 
-def _keyset_tail(page: bytes) -> tuple[str, str]:
-    """The (change column, id) of a page's last row: the two unquoted fields that end the CSV."""
-    change, identity = page.rstrip(b"\r\n").rsplit(b",", 2)[-2:]
-    return change.decode(), identity.decode()
+def iter_pages(cursor: Any, stream: Stream, start: datetime, end: datetime, page_size: int) -> Iterator[pa.Table]:
+    """Arrow pages of the stream's rows with start ≤ change column < end, in (change column, id) order."""
+    statement = sql_body(stream.page_query)
+    after_ts, after_id = start - timedelta(microseconds=1), str(uuid.UUID(int=0))
+    while True:
+        cursor.execute(statement, (start, end, after_ts, after_id, page_size))
+        page = cursor.fetch_arrow_table()
+        if page.num_rows == 0:
+            return
+        after_ts = page[stream.change_column][-1].as_py()
+        after_id = str(page["id"][-1].as_py())
+        yield page
+        if page.num_rows < page_size:
+            return
 
 
-def iter_pages(connection: Any, stream: Stream, start: datetime, end: datetime, page_size: int) -> Iterator[bytes]:
-    """CSV pages of the stream's rows with start ≤ change column < end, ordered by (change column, id)."""
-    statement = f"COPY ({sql_body(stream.page_query)}) TO STDOUT WITH (FORMAT csv)"
-    after_ts, after_id = (start - timedelta(microseconds=1)).isoformat(), rules.NIL_UUID
-    with connection.cursor() as cursor:
-        while True:
-            params = {
-                "window_start": start,
-                "window_end": end,
-                "after_ts": after_ts,
-                "after_id": after_id,
-                "page_size": page_size,
-            }
-            buffer = bytearray()
-            with cursor.copy(statement, params) as copy:
-                for chunk in copy:
-                    buffer += chunk
-            if not buffer:
-                return
-            after_ts, after_id = _keyset_tail(bytes(buffer[-200:]))
-            yield bytes(buffer)
+_SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
 
 
-def _read_all(engine: sa.Engine, target: SyncTarget, start: datetime, end: datetime, page_size: int, out: queue.Queue):
-    """Reader thread: one REPEATABLE READ snapshot, so every page of every stream sees the same data."""
+def split_range(start: datetime, end: datetime, parts: int) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at window boundaries into up to `parts` contiguous sub-ranges, one per reader."""
+    windows = int((end - start) / rules.WINDOW)
+    parts = max(1, min(parts, windows))
+    cuts = [start + rules.WINDOW * (windows * index // parts) for index in range(parts)] + [end]
+    return list(itertools.pairwise(cuts))
+
+
+def _read(
+    engine: sa.Engine,
+    snapshot: str | None,
+    target: SyncTarget,
+    start: datetime,
+    end: datetime,
+    page_size: int,
+    out: queue.Queue,
+) -> None:
+    """Reader thread: pages of every stream for [start, end) in the run's shared snapshot."""
     try:
-        raw = engine.raw_connection()
-        try:
-            connection = raw.driver_connection
-            connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            connection.execute("SET LOCAL TIME ZONE 'UTC'")
+        with arrow_connection(engine) as connection, connection.cursor() as cursor:
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            if snapshot is not None:
+                # the id was produced by pg_export_snapshot() and checked against its format: not client input
+                cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
             for stream in target.streams:
-                for page in iter_pages(connection, stream, start, end, page_size):
+                for page in iter_pages(cursor, stream, start, end, page_size):
                     out.put((stream, page))
-            connection.execute("COMMIT")
-        finally:
-            raw.close()
+            cursor.execute("COMMIT")
         out.put(_PAGE_DONE)
     except BaseException as exc:  # handed to the consumer, which re-raises it in the run's thread
         out.put(exc)
 
 
-def parse_block(stream: Stream, pages: list[bytes]) -> pl.DataFrame:
-    # Timestamps are read as text and parsed in one vectorized pass: faster than the CSV reader's own inference.
-    timestamps = [name for name, dtype in stream.columns.items() if dtype == pl.Datetime]
-    text_schema = {name: pl.String if name in timestamps else dtype for name, dtype in stream.columns.items()}
-    frame = pl.read_csv(
-        io.BytesIO(b"".join(pages)), has_header=False, new_columns=list(text_schema), schema=text_schema
-    )
-    return stream.mapping(frame.with_columns(rules.parse_timestamp(name) for name in timestamps))
+@contextmanager
+def shared_snapshot(engine: sa.Engine, readers: int) -> Iterator[str | None]:
+    """An exported snapshot (as pg_dump --jobs does), so parallel readers see one consistent database; a single
+    reader needs none (its own REPEATABLE READ transaction is the snapshot)."""
+    if readers == 1:
+        yield None
+        return
+    with arrow_connection(engine) as connection, connection.cursor() as cursor:
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = str(cursor.fetchone()[0])
+        if not _SNAPSHOT_ID.match(snapshot):
+            raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+        try:
+            yield snapshot
+        finally:
+            cursor.execute("COMMIT")
 
 
 # ClickHouse writes ------------------------------------------------------------------------------------------------
@@ -188,48 +222,57 @@ def sync_range(
     start: datetime,
     end: datetime,
     page_size: int,
+    readers: int = READERS,
 ) -> SyncReport:
     """Replace the windows [start, end) of `target` with the PostgreSQL rows whose change column is in them."""
     started = time.perf_counter()
     report = SyncReport(target.table, start, end)
     report.rows_replaced = replace_range_start(ch, target.table, start, end)
     pages: queue.Queue = queue.Queue(maxsize=max(4, 2 * INSERT_BLOCK_ROWS // page_size))
-    reader = threading.Thread(
-        target=_read_all, args=(engine, target, start, end, page_size, pages), name=f"sync-{target.table}", daemon=True
-    )
-    reader.start()
     counts: list[pl.DataFrame] = []
-    pages_per_block = max(1, INSERT_BLOCK_ROWS // page_size)
-    pending: list[bytes] = []
-    pending_stream: Stream | None = None
+    pending: dict[str, list[pa.Table]] = {stream.name: [] for stream in target.streams}
+    streams = {stream.name: stream for stream in target.streams}
 
-    def flush() -> None:
-        nonlocal pending
-        if not pending or pending_stream is None:
+    def flush(name: str) -> None:
+        if not pending[name]:
             return
-        rows = parse_block(pending_stream, pending)
+        rows = to_frame(streams[name], pending[name])
         ch.client.insert_arrow(ch.table(target.table), to_arrow(rows, target.uuid_columns), settings=INSERT_SETTINGS)
         report.rows_read += rows.height
         report.rows_written += rows.height
         counts.append(rows.group_by("_window_start").len("rows").rename({"_window_start": "window_start"}))
-        pending = []
+        pending[name] = []
 
+    parts = split_range(start, end, readers)
+    threads: list[threading.Thread] = []
     try:
-        while True:
-            item = pages.get()
-            if item is _PAGE_DONE:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            stream, page = item
-            if stream is not pending_stream or len(pending) >= pages_per_block:
-                flush()
-                pending_stream = stream
-            pending.append(page)
-            report.pages += 1
-        flush()
+        with shared_snapshot(engine, len(parts)) as snapshot:
+            for index, (part_start, part_end) in enumerate(parts):
+                thread = threading.Thread(
+                    target=_read,
+                    args=(engine, snapshot, target, part_start, part_end, page_size, pages),
+                    name=f"sync-{target.table}-{index}",
+                    daemon=True,
+                )
+                thread.start()
+                threads.append(thread)
+            running = len(threads)
+            while running:
+                item = pages.get()
+                if item is _PAGE_DONE:
+                    running -= 1
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                stream, page = item
+                pending[stream.name].append(page)
+                report.pages += 1
+                if sum(table.num_rows for table in pending[stream.name]) >= INSERT_BLOCK_ROWS:
+                    flush(stream.name)
+            for name in pending:
+                flush(name)
     finally:
-        _drain(pages, reader)
+        _drain(pages, threads)
     if counts:
         report.per_window = (
             pl.concat(counts)
@@ -242,14 +285,15 @@ def sync_range(
     return report
 
 
-def _drain(pages: queue.Queue, reader: threading.Thread) -> None:
-    """Unblock and join the reader after a failure, so no connection outlives the run."""
-    while reader.is_alive():
+def _drain(pages: queue.Queue, threads: list[threading.Thread]) -> None:
+    """Unblock and join the readers after a failure, so no connection outlives the run."""
+    while any(thread.is_alive() for thread in threads):
         try:
             pages.get(timeout=0.1)
         except queue.Empty:
             continue
-    reader.join()
+    for thread in threads:
+        thread.join()
 
 
 def record_sync_status(ch: ClickHouseResource, report: SyncReport, run_id: str) -> int:
@@ -325,15 +369,6 @@ def reconcile(
 
 # companies, full refresh (analytics.md §5) -------------------------------------------------------------------------
 
-COMPANY_COLUMNS = {
-    "id": pl.String,
-    "name": pl.String,
-    "industry": pl.String,
-    "country": pl.String,
-    "employee_count": pl.Int64,
-    "created_at": pl.String,
-}
-
 
 @dataclass(frozen=True)
 class CompaniesReport:
@@ -345,11 +380,15 @@ class CompaniesReport:
 
 def sync_companies(engine: sa.Engine, ch: ClickHouseResource, version: int) -> CompaniesReport:
     """Insert every company at `version`, then delete older versions: ClickHouse mirrors PostgreSQL, deletes too."""
-    with engine.begin() as connection:
-        connection.execute(sa.text("SET LOCAL TIME ZONE 'UTC'"))
-        raw = copy_out(connection, "analytics/companies_all", {}, COMPANY_COLUMNS)
-        pg_count = int(connection.execute(sa.text(query("analytics/companies_count"))).scalar_one())
-    frame = rules.companies_rows(raw.with_columns(rules.parse_timestamp("created_at")), version)
+    with arrow_connection(engine) as connection, connection.cursor() as cursor:
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor.execute(sql_body("analytics/companies_all"))
+        companies = pl.from_arrow(plain_arrow(cursor.fetch_arrow_table()))
+        cursor.execute(sql_body("analytics/companies_count"))
+        pg_count = int(cursor.fetchone()[0])
+        cursor.execute("COMMIT")
+    assert isinstance(companies, pl.DataFrame)
+    frame = rules.companies_rows(companies, version)
     if frame.height:
         ch.client.insert_arrow(ch.table("companies_ch"), to_arrow(frame, ("id",)), settings=INSERT_SETTINGS)
     ch.client.command(query("analytics/ch_companies_prune"), parameters={"db": ch.database, "version": version})
