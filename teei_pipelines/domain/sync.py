@@ -40,6 +40,50 @@ def windows_covering(start: datetime, end: datetime) -> list[datetime]:
     return [first + WINDOW * index for index in range(count)]
 
 
+def manual_sync_windows(
+    start: datetime | None, end: datetime | None, now: datetime, lag: timedelta, first: datetime
+) -> list[datetime]:
+    """The windows a manual sync (POST /v1/analytics/sync {from?, to?}) covers: the latest complete window when no
+    range is given, else every complete window overlapping [from, to). Raises ValueError with a client message."""
+    latest = latest_complete_window(now, lag)
+    if start is None and end is None:
+        return [latest]
+    if start is None or end is None:
+        raise ValueError("give both 'from' and 'to', or neither")
+    for name, value in (("from", start), ("to", end)):
+        if value.tzinfo is None:
+            raise ValueError(f"'{name}' must carry a UTC offset, e.g. 2026-03-10T10:00:00Z")
+    windows = [w for w in windows_covering(start, end) if first <= w <= latest]
+    if not windows:
+        raise ValueError(
+            f"no complete window overlaps [{start.isoformat()}, {end.isoformat()}): windows run from "
+            f"{first.isoformat()} to {latest.isoformat()}"
+        )
+    return windows
+
+
+def finops_days(from_date: str, to_date: str, today: date, first: date, max_days: int = 366) -> list[date]:
+    """The days a manual FinOps aggregation (POST /v1/analytics/finops/aggregate) covers, validated: ISO dates,
+    from ≤ to, complete days only (before today, UTC), within the partitions, at most `max_days`."""
+    days = []
+    for name, value in (("fromDate", from_date), ("toDate", to_date)):
+        try:
+            days.append(date.fromisoformat(value))
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {value!r} is not a YYYY-MM-DD date") from None
+    start, end = days
+    if start > end:
+        raise ValueError(f"fromDate {start} is after toDate {end}")
+    if end >= today:
+        raise ValueError(f"toDate {end} is not a complete day yet (today is {today} UTC)")
+    if start < first:
+        raise ValueError(f"fromDate {start} is before the first partition {first}")
+    count = (end - start).days + 1
+    if count > max_days:
+        raise ValueError(f"{count} days requested; at most {max_days} per request")
+    return [start + timedelta(days=offset) for offset in range(count)]
+
+
 def day_windows(day: date) -> tuple[datetime, datetime]:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start, start + timedelta(days=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -122,3 +122,52 @@ def test_enrolled_event_metadata_is_json_with_the_status():
 def test_employee_size_bands(count, size):
     frame = pl.DataFrame({"n": [count]}, schema={"n": pl.Int64})
     assert frame.select(rules.employee_size(pl.col("n"))).item() == size
+
+
+NOW = datetime(2026, 3, 10, 10, 20, tzinfo=UTC)
+FIRST = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def test_manual_sync_without_a_range_syncs_the_latest_complete_window():
+    assert rules.manual_sync_windows(None, None, NOW, timedelta(minutes=5), FIRST) == [
+        datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+    ]
+
+
+def test_manual_sync_of_a_range_covers_every_overlapping_complete_window():
+    start = datetime(2026, 3, 10, 9, 40, tzinfo=UTC)
+    windows = rules.manual_sync_windows(start, NOW + timedelta(hours=1), NOW, timedelta(minutes=5), FIRST)
+    assert [w.strftime("%H:%M") for w in windows] == ["09:30", "09:45", "10:00"]  # not the incomplete 10:15
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        (datetime(2026, 3, 10, 9, 0, tzinfo=UTC), None, "both"),
+        (datetime(2026, 3, 10, 9, 0), datetime(2026, 3, 10, 10, 0), "UTC offset"),
+        (datetime(2026, 3, 10, 10, 0, tzinfo=UTC), datetime(2026, 3, 10, 9, 0, tzinfo=UTC), "empty"),
+        (datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC), "no complete window"),
+    ],
+)
+def test_manual_sync_rejects_bad_ranges_with_a_message(start, end, message):
+    with pytest.raises(ValueError, match=message):
+        rules.manual_sync_windows(start, end, NOW, timedelta(minutes=5), FIRST)
+
+
+def test_finops_days_validates_and_lists_each_day():
+    today, first = date(2026, 3, 10), date(2025, 1, 1)
+    assert rules.finops_days("2026-03-07", "2026-03-09", today, first) == [
+        date(2026, 3, 7),
+        date(2026, 3, 8),
+        date(2026, 3, 9),
+    ]
+    for from_date, to_date, message in [
+        ("2026-3-7", "2026-03-09", "fromDate"),
+        ("2026-03-07", "tomorrow", "toDate"),
+        ("2026-03-09", "2026-03-07", "after"),
+        ("2026-03-07", "2026-03-10", "not a complete day"),
+        ("2024-12-31", "2025-01-02", "before the first partition"),
+        ("2025-01-01", "2026-03-09", "at most 366"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            rules.finops_days(from_date, to_date, today, first)
