@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import campaigns_bench, vis_bench
+from benchmarks import analytics_bench, campaigns_bench, vis_bench
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -27,6 +27,8 @@ def main() -> int:
     e2e_rows, info = vis_bench.end_to_end(scale)
     rows += e2e_rows
     rows += campaigns_bench.run(int(os.environ.get("BENCH_CAMPAIGNS", 10_000)))
+    analytics_rows, sync = analytics_bench.run(scale)
+    rows += analytics_rows
 
     header = "| metric | value | baseline | baseline value | ratio (baseline / value) | target |"
     lines = [header, "|---|---|---|---|---|---|"]
@@ -42,6 +44,10 @@ def main() -> int:
         f"Wall time of the Dagster runs: full {info['full_wall_s']:.2f} s; incremental "
         f"{info['incremental_wall_with_check_s']:.2f} s including the blocking `vis_incremental_equals_full` check, "
         "which recomputes the day in full by design (vis.md §6).",
+        f"Analytics initial load of {sync['rows']:,} outcome_scores: pipeline "
+        f"{sync['pipeline_rows_per_s']:,.0f} rows/s "
+        f"({sync['pages']} keyset pages of 10,000), PostgreSQL COPY binary {sync['copy_rows_per_s']:,.0f} rows/s, "
+        f"ClickHouse postgresql() pull {sync['peer_rows_per_s']:,.0f} rows/s.",
     ]
     table = "\n".join(lines)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

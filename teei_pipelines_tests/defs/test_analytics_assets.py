@@ -413,3 +413,16 @@ def test_schedules_pick_the_newest_complete_window_and_yesterday(monkeypatch):
     assert request.partition_key == "2026-03-10-09:45"
     finops = finops_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
     assert finops.partition_key == "2026-03-09"
+
+
+def test_reconcile_reports_an_identity_stored_under_two_sorting_keys(seeded, resources, clickhouse):
+    materialize([outcome_scores_ch], resources, partition=W10)
+    table = clickhouse.table("outcome_scores_ch")
+    # the same id again with another created_at: a different sorting key, so FINAL cannot collapse it
+    clickhouse.client.command(
+        f"INSERT INTO {table} SELECT id, user_id, company_id, text_id, text_type, dimension, score, confidence, "
+        f"model_version, created_at + INTERVAL 1 SECOND, _window_start, _version + 1 FROM {table} LIMIT 1"
+    )
+    found = sync_io.reconcile(seeded, clickhouse, OUTCOME_SCORES, W10, W10 + rules.WINDOW)
+    assert found.duplicate_ids == 1
+    assert not found.passed

@@ -1,12 +1,12 @@
--- analytics.md §4: identities of the windows [start, end) that appear more than once after FINAL, anywhere in
--- the table (a version that moved to another window must have replaced, not joined, the old one).
+-- analytics.md §4: identities of the range [start, end) stored under more than one sorting key: rows that FINAL
+-- cannot collapse, i.e. duplicates after dedup (anywhere in the table, not only inside the range).
 SELECT count() FROM (
-    SELECT {key:Identifier} AS identity
-    FROM {db:Identifier}.{table:Identifier} FINAL
+    SELECT {key:Identifier}
+    FROM {db:Identifier}.{table:Identifier}
     WHERE {key:Identifier} IN (
         SELECT {key:Identifier} FROM {db:Identifier}.{table:Identifier}
         WHERE _window_start >= {start:DateTime('UTC')} AND _window_start < {end:DateTime('UTC')}
     )
-    GROUP BY identity
-    HAVING count() > 1
+    GROUP BY {key:Identifier}
+    HAVING uniqExact(({k1:Identifier}, {k2:Identifier}, {k3:Identifier}, {k4:Identifier})) > 1
 )

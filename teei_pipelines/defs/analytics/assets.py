@@ -89,9 +89,10 @@ def window_sync_asset(key: dg.AssetKey, target: sync_io.SyncTarget, upstream: dg
                 check_name,
                 asset=key,
                 description=(
-                    f"For every window of the run: PostgreSQL rows whose change column falls in it = "
-                    f"`{target.table} FINAL` rows with that _window_start, and no {target.identity} appears twice "
-                    "after FINAL. A failure means rows arrived after the sync: the daily reconcile re-syncs the window."
+                    f"For every window of the run: PostgreSQL rows whose change column falls in it = {target.table} "
+                    "rows after dedup whose newest version has that _window_start (FINAL semantics, via argMax), and "
+                    f"no {target.identity} is stored under two sorting keys. A failure means rows arrived after the "
+                    "sync: the daily reconcile re-syncs the window."
                 ),
             )
         ],

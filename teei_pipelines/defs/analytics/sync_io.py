@@ -67,6 +67,7 @@ class SyncTarget:
 
     table: str
     identity: str
+    sorting_key: tuple[str, ...]  # the table's ORDER BY (at most four columns), which holds the identity
     streams: tuple[Stream, ...]
     uuid_columns: tuple[str, ...]
 
@@ -343,28 +344,35 @@ def pg_window_counts(engine: sa.Engine, target: SyncTarget, start: datetime, end
     return pl.concat(frames).group_by("window_start").agg(pl.col("rows").sum())
 
 
-def ch_window_counts(ch: ClickHouseResource, table: str, start: datetime, end: datetime) -> pl.DataFrame:
-    result = ch.client.query(query("analytics/ch_window_counts"), parameters=_window_params(ch, table, start, end))
-    frame = pl.DataFrame(result.result_rows, schema={"window_start": pl.Datetime("us"), "rows": pl.Int64}, orient="row")
-    return frame.with_columns(pl.col("window_start").dt.replace_time_zone("UTC"))
+def ch_window_counts(
+    ch: ClickHouseResource, target: SyncTarget, start: datetime, end: datetime
+) -> tuple[pl.DataFrame, int]:
+    """Rows per window after dedup, and identities stored under more than one sorting key (duplicates)."""
+    padded = (*target.sorting_key, *(target.identity,) * (4 - len(target.sorting_key)))
+    params = {
+        **_window_params(ch, target.table, start, end),
+        "key": target.identity,
+        **{f"k{index + 1}": column for index, column in enumerate(padded)},
+    }
+    result = ch.client.query(query("analytics/ch_window_reconcile"), parameters=params).result_rows
+    frame = pl.DataFrame(result, schema={"window_start": pl.Datetime("us"), "rows": pl.Int64}, orient="row")
+    duplicates = ch.client.query(query("analytics/ch_duplicate_ids"), parameters=params).result_rows[0][0]
+    return frame.with_columns(pl.col("window_start").dt.replace_time_zone("UTC")), int(duplicates)
 
 
 def reconcile(
     engine: sa.Engine, ch: ClickHouseResource, target: SyncTarget, start: datetime, end: datetime
 ) -> Reconciliation:
-    """PostgreSQL rows per window = ClickHouse FINAL rows per window, and no identity twice (analytics.md §4)."""
+    """PostgreSQL rows per window = ClickHouse rows per window after dedup, and no identity twice (analytics.md §4)."""
     pg = pg_window_counts(engine, target, start, end).rename({"rows": "pg_rows"})
-    chc = ch_window_counts(ch, target.table, start, end).rename({"rows": "ch_rows"})
+    counts, duplicates = ch_window_counts(ch, target, start, end)
+    chc = counts.rename({"rows": "ch_rows"})
     both = pg.join(chc, on="window_start", how="full", coalesce=True).with_columns(
         pl.col("pg_rows").fill_null(0), pl.col("ch_rows").fill_null(0)
     )
     mismatched = both.filter(pl.col("pg_rows") != pl.col("ch_rows")).sort("window_start")
-    duplicates = ch.client.query(
-        query("analytics/ch_duplicate_ids"),
-        parameters={**_window_params(ch, target.table, start, end), "key": target.identity},
-    ).result_rows[0][0]
     windows = int((end - start) / rules.WINDOW)
-    return Reconciliation(windows, mismatched, int(duplicates))
+    return Reconciliation(windows, mismatched, duplicates)
 
 
 # companies, full refresh (analytics.md §5) -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from teei_pipelines.domain import sync as rules
 OUTCOME_SCORES = SyncTarget(
     table="outcome_scores_ch",
     identity="id",
+    sorting_key=("company_id", "created_at", "dimension", "id"),
     uuid_columns=("id", "user_id", "company_id", "text_id"),
     streams=(Stream("outcome_scores", "created_at", rules.outcome_scores_rows),),
 )
@@ -17,6 +18,7 @@ OUTCOME_SCORES = SyncTarget(
 USER_EVENTS = SyncTarget(
     table="user_events_ch",
     identity="id",
+    sorting_key=("user_id", "id"),
     uuid_columns=("id", "user_id", "company_id"),
     streams=(
         Stream("enrolled", "enrolled_at", rules.enrolled_event_rows),
@@ -27,6 +29,7 @@ USER_EVENTS = SyncTarget(
 VIS_SCORES = SyncTarget(
     table="vis_scores_ch",
     identity="user_id",
+    sorting_key=("user_id",),
     uuid_columns=("profile_id",),
     streams=(
         Stream(
@@ -48,6 +51,7 @@ _MONEY = pl.Decimal(12, 2)
 CAMPAIGN_SNAPSHOTS = SyncTarget(
     table="campaign_metrics_snapshots_ch",
     identity="id",
+    sorting_key=("campaign_id", "snapshot_date"),
     uuid_columns=("id", "campaign_id"),
     streams=(
         Stream(
