@@ -227,6 +227,7 @@ SYNCED_COUNT_KEYS = {
     partitions_def=SYNC_PARTITIONS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=list(WINDOW_ASSETS),
+    pool=CLICKHOUSE_POOL,  # it reads sync_status; with chDB only one process may open the path at a time
     retry_policy=IO_RETRY,
     group_name="analytics",
     kinds={"postgres", "nats"},
