@@ -67,7 +67,7 @@ def test_headless_stack_starts_serves_and_stops_cleanly(tmp_path):
         # PostgreSQL: migrated and seeded.
         engine = engine_for(state["DATABASE_URL"])
         with engine.connect() as connection:
-            assert connection.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar_one() == 9
+            assert connection.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar_one() == 10
             assert connection.execute(sa.text("SELECT count(*) FROM campaigns")).scalar_one() == 24
         engine.dispose()
 

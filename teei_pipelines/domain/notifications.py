@@ -1,0 +1,116 @@
+"""Notification rules (notifications.md): schedule ticks, retry backoff, failure classes, quotas and the delivery
+status mapping. Pure functions: no Dagster, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
+
+MAX_ATTEMPTS = 3
+DEFAULT_SUBJECT = "Notification from TEEI Platform"
+QUOTA_TYPES = ("email", "sms", "push")
+
+
+class ScheduleError(ValueError):
+    """An invalid cron expression or timezone in a notification_schedules row."""
+
+
+@dataclass(frozen=True)
+class DueTicks:
+    due: list[datetime]  # UTC, ascending: enqueue these
+    skipped_late: int  # older than the lateness bound: counted, never enqueued
+    last_tick: datetime  # the new last_tick_at (the newest tick considered, due or skipped)
+
+
+def parse_zone(timezone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ScheduleError(f"unknown timezone {timezone!r}") from exc
+
+
+def validate_schedule(cron_expression: str, timezone: str) -> None:
+    zone = parse_zone(timezone)
+    if len(cron_expression.split()) != 5:
+        raise ScheduleError(f"{cron_expression!r} is not a 5-field cron expression")
+    try:
+        CronSim(cron_expression, datetime(2025, 1, 1, tzinfo=zone))
+    except CronSimError as exc:
+        raise ScheduleError(f"invalid cron expression {cron_expression!r}: {exc}") from exc
+
+
+def due_ticks(
+    cron_expression: str,
+    timezone: str,
+    last_tick: datetime,
+    now: datetime,
+    *,
+    end_at: datetime | None = None,
+    max_lateness: timedelta = timedelta(minutes=60),
+    limit: int = 10_000,
+) -> DueTicks:
+    """Ticks with last_tick < tick ≤ now, computed in the schedule's zone with wall-clock cron semantics (cronsim:
+    a local time that does not exist is skipped, an ambiguous one fires once). Ticks after end_at are ignored;
+    ticks older than now − max_lateness are skipped and counted (notifications.md §2)."""
+    validate_schedule(cron_expression, timezone)
+    zone = parse_zone(timezone)
+    horizon = now if end_at is None else min(now, end_at)
+    due: list[datetime] = []
+    skipped = 0
+    newest = last_tick
+    for local in CronSim(cron_expression, last_tick.astimezone(zone)):
+        tick = local.astimezone(UTC)
+        if tick <= last_tick:
+            continue
+        if tick > horizon or len(due) + skipped >= limit:
+            break
+        newest = tick
+        if tick < now - max_lateness:
+            skipped += 1
+        else:
+            due.append(tick)
+    return DueTicks(due, skipped, newest)
+
+
+def retry_delay(retry_count: int) -> timedelta:
+    """5 s after the 1st failure, 10 s after the 2nd (5 s × 2^(retry_count − 1))."""
+    return timedelta(seconds=5 * 2 ** max(0, retry_count - 1))
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    today = now.astimezone(UTC).date()
+    return datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def quota_exceeded_reason(kind: str, limit: int, used: int) -> str:
+    return f"Daily {kind} quota exceeded. Limit: {limit}, Used: {used}"
+
+
+class SendFailure(Exception):
+    """A failed send. Transient failures are retried (up to MAX_ATTEMPTS); permanent ones fail the row now."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+
+
+def http_failure(status: int, body: str) -> SendFailure:
+    """Provider HTTP errors: 429 and 5xx are transient, any other 4xx is permanent (notifications.md §3)."""
+    transient = status == 429 or status >= 500
+    return SendFailure(f"HTTP {status}: {body[:300]}", transient=transient)
+
+
+def smtp_failure(code: int, message: str) -> SendFailure:
+    """SMTP 4xx replies are transient; 5xx (e.g. an invalid recipient) are permanent."""
+    return SendFailure(f"SMTP {code}: {message[:300]}", transient=400 <= code < 500)
+
+
+def after_failure(retry_count: int, failure: SendFailure, now: datetime) -> tuple[str, datetime | None]:
+    """The row's next status and next_attempt_at after a failed attempt; retry_count already includes it."""
+    if failure.transient and retry_count < MAX_ATTEMPTS:
+        return "queued", now + retry_delay(retry_count)
+    return "failed", None
