@@ -61,7 +61,10 @@ def due_ticks(
     due: list[datetime] = []
     skipped = 0
     newest = last_tick
-    for local in CronSim(cron_expression, last_tick.astimezone(zone)):
+    simulation = CronSim(cron_expression, last_tick.astimezone(zone))
+    for local in simulation:
+        if local.hour not in simulation.hours or local.minute not in simulation.minutes:
+            continue  # cronsim moved a local time that does not exist (spring forward); the spec skips it
         tick = local.astimezone(UTC)
         if tick <= last_tick:
             continue
