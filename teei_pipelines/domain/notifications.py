@@ -117,3 +117,129 @@ def after_failure(retry_count: int, failure: SendFailure, now: datetime) -> tupl
     if failure.transient and retry_count < MAX_ATTEMPTS:
         return "queued", now + retry_delay(retry_count)
     return "failed", None
+
+
+# Delivery-status events (notifications.md §8) ------------------------------------------------------------------
+
+SENDGRID_EVENTS = {
+    "delivered": "delivered",
+    "open": "opened",
+    "click": "clicked",
+    "bounce": "bounced",
+    "dropped": "bounced",
+    "spamreport": "spam",
+    "unsubscribe": "unsubscribed",
+}
+RESEND_EVENTS = {
+    "email.sent": "sent",
+    "email.delivered": "delivered",
+    "email.delivery_delayed": "queued",
+    "email.opened": "opened",
+    "email.clicked": "clicked",
+    "email.bounced": "bounced",
+    "email.complained": "spam",
+    "email.failed": "failed",
+}
+TWILIO_STATUSES = {
+    "queued": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+}
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One provider event, ready to correlate and store as a receipt."""
+
+    provider: str
+    event_type: str
+    provider_event_id: str
+    received_at: datetime | None
+    event_data: dict
+    notification_id: str | None
+    provider_message_id: str | None
+
+
+def sendgrid_events(events: list) -> tuple[list[ProviderEvent], int]:
+    """SendGrid's JSON array; malformed entries are skipped and counted, the rest still count."""
+    parsed: list[ProviderEvent] = []
+    malformed = 0
+    for event in events:
+        try:
+            kind = str(event["event"])
+            event_id = str(event["sg_event_id"])
+            stamp = datetime.fromtimestamp(int(event["timestamp"]), tz=UTC)
+        except (KeyError, TypeError, ValueError, OverflowError, OSError):
+            malformed += 1
+            continue
+        message = event.get("sg_message_id")
+        parsed.append(
+            ProviderEvent(
+                provider="sendgrid",
+                event_type=SENDGRID_EVENTS.get(kind, kind),
+                provider_event_id=event_id,
+                received_at=stamp,
+                event_data={
+                    "email": event.get("email"),
+                    "sgEventId": event_id,
+                    "sgMessageId": message,
+                    "userAgent": event.get("useragent"),
+                    "ip": event.get("ip"),
+                    "url": event.get("url"),
+                    "reason": event.get("reason"),
+                    "status": event.get("status"),
+                    "originalEvent": kind,
+                },
+                notification_id=_text(event.get("notification_id")),
+                provider_message_id=str(message).split(".", 1)[0] if message else None,
+            )
+        )
+    return parsed, malformed
+
+
+def resend_event(event: dict, svix_id: str) -> ProviderEvent:
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    tags = data.get("tags")
+    if isinstance(tags, list):
+        tags = {tag.get("name"): tag.get("value") for tag in tags if isinstance(tag, dict)}
+    notification_id = tags.get("notification_id") if isinstance(tags, dict) else None
+    created = event.get("created_at")
+    try:
+        received = datetime.fromisoformat(str(created).replace("Z", "+00:00")) if created else None
+    except ValueError:
+        received = None
+    kind = str(event.get("type"))
+    return ProviderEvent(
+        provider="resend",
+        event_type=RESEND_EVENTS.get(kind, kind),
+        provider_event_id=svix_id,
+        received_at=received,
+        event_data=data,
+        notification_id=_text(notification_id),
+        provider_message_id=_text(data.get("email_id")),
+    )
+
+
+def twilio_event(form: dict[str, str], now: datetime) -> ProviderEvent:
+    sid, status = form["MessageSid"], form["MessageStatus"]
+    return ProviderEvent(
+        provider="twilio",
+        event_type=TWILIO_STATUSES.get(status, status),
+        provider_event_id=f"{sid}:{status}",
+        received_at=now,
+        event_data={
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "status": status,
+            "errorCode": form.get("ErrorCode"),
+            "errorMessage": form.get("ErrorMessage"),
+        },
+        notification_id=None,
+        provider_message_id=sid,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

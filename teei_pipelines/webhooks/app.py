@@ -1,7 +1,7 @@
 """ASGI app: `create_app()`; started by `teei-pipelines webhooks` and by `make run`.
 
-The foundation serves `GET /health` (events-webhooks.md §1): 200 {status, db, nats}, 503 when PostgreSQL is
-unreachable. Unknown routes answer 404 with a JSON error.
+Routes: `GET /health` (events-webhooks.md §1): 200 {status, db, nats}, 503 when PostgreSQL is unreachable; the
+provider delivery-status webhooks (`webhooks/delivery.py`). Unknown routes answer 404 with a JSON error.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from starlette.routing import Route
 from teei_pipelines.resources.nats import NatsResource
 from teei_pipelines.resources.postgres import engine_for
 from teei_pipelines.settings import env
+from teei_pipelines.webhooks.delivery import delivery_routes
 
 
 def _check_db(engine: sa.Engine) -> str:
@@ -59,4 +60,5 @@ def create_app(database_url: str | None = None, nats_url: str | None = None) -> 
             status_code=exc.status_code,
         )
 
-    return Starlette(routes=[Route("/health", health, methods=["GET"])], exception_handlers={HTTPException: http_error})
+    routes = [Route("/health", health, methods=["GET"]), *delivery_routes(engine)]
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -1,0 +1,138 @@
+"""The request pipeline every webhook route shares (events-webhooks.md §2): size limit → the source's secret is
+configured (fail closed) → signature over the raw bytes → parse → delivery id → webhook_inbox → response.
+Processing never happens inside the request; a replay is answered without a second row."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from teei_pipelines.domain.signatures import SignatureError
+from teei_pipelines.pgio import query
+from teei_pipelines.settings import env, env_int
+
+# Headers worth keeping with the raw body: enough to re-verify or debug, never credentials.
+KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "svix-id",
+    "svix-timestamp",
+    "x-twilio-email-event-webhook-timestamp",
+    "i-twilio-idempotency-token",
+    "x-delivery-id",
+)
+
+
+class PayloadError(ValueError):
+    """The body does not parse or does not match the route's schema (400)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a verified, parsed request turns into."""
+
+    source: str
+    event_type: str
+    delivery_id: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class Context:
+    request: Request
+    body: bytes
+    secrets: dict[str, str]
+    now: float
+
+
+def max_body_bytes() -> int:
+    return env_int("WEBHOOK_MAX_BODY_BYTES", 1_048_576, minimum=1)
+
+
+def tolerance_s() -> int:
+    return env_int("WEBHOOK_TIMESTAMP_TOLERANCE_S", 300, minimum=1)
+
+
+def error(status: int, code: str, details: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": code}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None when it exceeds the limit (checked before and while reading)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def store(engine: sa.Engine, request: Request, body: bytes, delivery: Delivery) -> tuple[str, str]:
+    """Insert into webhook_inbox; returns (outcome, inbox id) with outcome accepted, duplicate or conflict."""
+    digest = hashlib.sha256(body).hexdigest()
+    headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
+    params = {
+        "source": delivery.source,
+        "endpoint": request.url.path,
+        "event_type": delivery.event_type,
+        "delivery_id": delivery.delivery_id,
+        "headers": json.dumps(headers),
+        "raw_body": body,
+        "body_sha256": digest,
+        "content_type": request.headers.get("content-type"),
+        "nats_subject": delivery.subject,
+    }
+    with engine.begin() as connection:
+        inserted = connection.execute(sa.text(query("webhooks/inbox_insert")), params).scalar()
+        if inserted is not None:
+            return "accepted", inserted
+        existing = connection.execute(sa.text(query("webhooks/inbox_existing")), params).one()
+    return ("duplicate" if existing.body_sha256 == digest else "conflict"), existing.id
+
+
+async def receive(
+    request: Request,
+    engine: sa.Engine,
+    *,
+    secret_names: tuple[str, ...],
+    verify: Callable[[Context], None],
+    parse: Callable[[Context], Delivery],
+) -> JSONResponse:
+    body = await read_body(request, max_body_bytes())
+    if body is None:
+        return error(413, "payload_too_large")
+    secrets = {name: env(name, "") for name in secret_names}
+    if not all(secrets.values()):
+        return error(503, "not_configured")
+    context = Context(request, body, secrets, time.time())
+    try:
+        verify(context)
+    except SignatureError:
+        return error(401, "invalid_signature")
+    try:
+        delivery = parse(context)
+    except PayloadError as exc:
+        return error(400, "invalid_payload", str(exc))
+    try:
+        outcome, _ = await asyncio.to_thread(store, engine, request, body, delivery)
+    except sa.exc.SQLAlchemyError:
+        return error(503, "unavailable")
+    if outcome == "conflict":
+        return error(409, "delivery_id_conflict")
+    status = {"accepted": 202, "duplicate": 200}[outcome]
+    return JSONResponse({"status": outcome, "deliveryId": delivery.delivery_id}, status_code=status)
