@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark, print a table (metric, baseline, ratio, target), write benchmarks/RESULTS.md.
 
-Sizes are the issues' defaults; BENCH_EVENTS, BENCH_USERS, BENCH_SCALE and BENCH_CAMPAIGNS shrink them for a
-quick look.
+Sizes are the issues' defaults; BENCH_EVENTS, BENCH_USERS, BENCH_SCALE, BENCH_CAMPAIGNS and BENCH_EMAILS shrink
+them for a quick look.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import analytics_bench, campaigns_bench, vis_bench
+from benchmarks import analytics_bench, campaigns_bench, notifications_bench, vis_bench
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -29,6 +29,8 @@ def main() -> int:
     rows += campaigns_bench.run(int(os.environ.get("BENCH_CAMPAIGNS", 10_000)))
     analytics_rows, sync = analytics_bench.run(scale)
     rows += analytics_rows
+    email_rows, mail = notifications_bench.run(int(os.environ.get("BENCH_EMAILS", 10_000)))
+    rows += email_rows
 
     header = "| metric | value | baseline | baseline value | ratio (baseline / value) | target |"
     lines = [header, "|---|---|---|---|---|---|"]
@@ -48,6 +50,8 @@ def main() -> int:
         f"{sync['pipeline_rows_per_s']:,.0f} rows/s "
         f"({sync['pages']} keyset pages of 10,000), PostgreSQL COPY binary {sync['copy_rows_per_s']:,.0f} rows/s, "
         f"ClickHouse postgresql() pull {sync['peer_rows_per_s']:,.0f} rows/s.",
+        f"E-mail: worker {mail['worker_per_s']:,.0f} e-mails/s, plain smtplib loop {mail['loop_per_s']:,.0f} e-mails/s "
+        "(the local aiosmtpd process is the bottleneck for both).",
     ]
     table = "\n".join(lines)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

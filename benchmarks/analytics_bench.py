@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,13 +19,13 @@ from urllib.parse import parse_qs, urlparse
 import psycopg
 import sqlalchemy as sa
 
+from benchmarks.stack import bench_postgres
 from benchmarks.vis_bench import Row
 from teei_pipelines import seed
 from teei_pipelines.defs.analytics import sync_io
 from teei_pipelines.defs.analytics.targets import OUTCOME_SCORES
-from teei_pipelines.devstack import ensure_database, start_postgres
 from teei_pipelines.domain import sync as rules
-from teei_pipelines.migrations import migrate_clickhouse, migrate_postgres
+from teei_pipelines.migrations import migrate_clickhouse
 from teei_pipelines.resources.clickhouse import ClickHouseResource
 from teei_pipelines.resources.postgres import PostgresResource
 
@@ -80,13 +79,8 @@ def _truncate(ch: ClickHouseResource) -> None:
 
 
 def run(scale: float) -> tuple[list[Row], dict[str, float]]:
-    workdir = Path(tempfile.mkdtemp(prefix="teei-bench-analytics-"))
-    server = start_postgres(workdir / "pg")
-    try:
-        ensure_database(server.get_uri(), "bench")
-        uri = server.get_uri("bench")
-        postgres = PostgresResource(dsn=uri)
-        migrate_postgres(postgres.engine)
+    with bench_postgres("analytics") as (workdir, postgres):
+        uri = postgres.dsn
         scores = seed.generate(scale, 42, seed.anchor_from("2026-11-28")).postgres["outcome_scores"]
         seed.load_postgres(postgres.engine, seed.SeedData(postgres={"outcome_scores": scores}))
         with postgres.begin() as connection:
@@ -124,8 +118,6 @@ def run(scale: float) -> tuple[list[Row], dict[str, float]]:
         # the peer on the same window: its rows are deleted first so both insert the same 10,000 rows
         sync_io.replace_range_start(ch, OUTCOME_SCORES.table, WINDOW, WINDOW + rules.WINDOW)
         busy_peer_s = _peer_seconds(ch, uri, WINDOW, WINDOW + rules.WINDOW)
-    finally:
-        server.cleanup()
     label = f"analytics sync, initial load of {rows:,} outcome_scores into chDB"
     result = [
         Row(label, pipeline_s, "PostgreSQL COPY binary read (source limit)", copy_s, "≥ 0.70 (70 % of COPY rate)"),

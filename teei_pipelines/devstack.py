@@ -80,6 +80,10 @@ class StackPaths:
         return self.root / "chdb"
 
     @property
+    def mail(self) -> Path:
+        return self.root / "mail"
+
+    @property
     def dagster_home(self) -> Path:
         return self.root / "dagster_home"
 
@@ -178,6 +182,32 @@ def start_nats(store_dir: Path, port: int, log_file: Path) -> subprocess.Popen:
     return process
 
 
+def start_smtp_sink(maildir: Path, port: int, log_file: Path) -> subprocess.Popen:
+    """A local SMTP server (aiosmtpd) that stores every message in a Maildir, so `make run` shows delivered mail."""
+    for part in ("tmp", "new", "cur"):  # a Maildir (aiosmtpd's Mailbox handler expects it to exist)
+        (maildir / part).mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log_handle:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"127.0.0.1:{port}",
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+                str(maildir),
+            ],
+            stdout=log_handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_for_port(port, 15, process=process, name="smtp sink")
+    return process
+
+
 def stop_process(process: subprocess.Popen | None, name: str, grace_s: float = 20) -> None:
     """SIGINT the child's process group, then SIGTERM, then SIGKILL; then any descendant that outlived it
     (dagster's code servers run in their own process groups and would otherwise linger until a heartbeat times out).
@@ -222,6 +252,7 @@ class DevStack:
     children: list[tuple[str, subprocess.Popen]] = field(init=False, default_factory=list)
     _pg_server: object | None = field(init=False, default=None)
     _nats: subprocess.Popen | None = field(init=False, default=None)
+    _smtp: subprocess.Popen | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -240,6 +271,8 @@ class DevStack:
 
         port = free_port(self.nats_port)
         self._nats = start_nats(self.paths.nats, port, self.paths.logs / "nats.log")
+        smtp_port = free_port(1025)
+        self._smtp = start_smtp_sink(self.paths.mail, smtp_port, self.paths.logs / "smtp.log")
         self.paths.chdb.mkdir(parents=True, exist_ok=True)
 
         self.env = {
@@ -255,6 +288,10 @@ class DevStack:
             "WEBHOOK_RECEIVER_HOST": "127.0.0.1",
             "WEBHOOK_RECEIVER_PORT": str(self.receiver_port),
             "PYTHONUNBUFFERED": "1",
+            # the local SMTP sink, unless the operator chose a provider of their own
+            "EMAIL_PROVIDER": os.environ.get("EMAIL_PROVIDER", "smtp"),
+            "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
+            "SMTP_PORT": os.environ.get("SMTP_PORT", str(smtp_port)),
         }
         NatsResource(url=self.env["NATS_URL"]).ensure_stream()
         self._cli("migrate")
@@ -372,6 +409,8 @@ class DevStack:
         self.children.clear()
         stop_process(self._nats, "nats-server", grace_s=10)
         self._nats = None
+        stop_process(self._smtp, "smtp sink", grace_s=5)
+        self._smtp = None
         if self._pg_server is not None:
             self._pg_server.cleanup()
             self._pg_server = None
@@ -383,6 +422,7 @@ class DevStack:
             f"  NATS JetStream {self.env['NATS_URL']}  (stream TEEI_EVENTS, data {self.paths.nats})",
             f"  ClickHouse     {self.env['CLICKHOUSE_DSN']}  (chDB, opened only by runs)",
             f"  Webhooks       http://127.0.0.1:{self.receiver_port}/health",
+            f"  Mail (SMTP)    127.0.0.1:{self.env['SMTP_PORT']}  (every e-mail lands in {self.paths.mail})",
         ]
         if headless:
             lines.append("  Dagster        daemon only (headless: no webserver)")

@@ -101,8 +101,31 @@ def test_headless_stack_starts_serves_and_stops_cleanly(tmp_path):
             with engine.connect() as connection:
                 scored = connection.execute(sa.text("SELECT count(*) FROM vis_scores")).scalar_one()
             time.sleep(2)
-        engine.dispose()
         assert scored > 100, "the daemon ran vis_daily_job and refreshed vis_scores"
+
+        # A queued e-mail is picked up by notifications_queue_sensor, sent by send_notifications through the
+        # stack's SMTP sink, and lands in the Maildir.
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO notifications_queue (type, channel, template_id, recipient, subject, payload, "
+                    "dedup_key) VALUES ('email', 'smtp', 'welcome', 'devstack@teei.local', 'Hello {{userName}}', "
+                    "'{\"userName\": \"Dev\"}', 'test:devstack')"
+                )
+            )
+        deadline = time.monotonic() + 180
+        delivered: list = []
+        while time.monotonic() < deadline and not delivered:
+            delivered = list((root / "mail" / "new").glob("*")) if (root / "mail" / "new").exists() else []
+            time.sleep(2)
+        assert delivered, "the queued e-mail reached the SMTP sink"
+        assert b"Subject: Hello Dev" in delivered[0].read_bytes()
+        with engine.connect() as connection:
+            status = connection.execute(
+                sa.text("SELECT status FROM notifications_queue WHERE dedup_key = 'test:devstack'")
+            ).scalar_one()
+        engine.dispose()
+        assert status == "sent"
     finally:
         process.send_signal(signal.SIGINT)
         remaining = process.communicate(timeout=90)[0]
