@@ -11,4 +11,4 @@ WHERE q.id IN (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING q.id::text AS id, q.company_id::text AS company_id, q.type, q.channel, q.template_id, q.recipient,
-          q.subject, q.payload, q.retry_count
+          q.subject, q.payload, q.retry_count, q.created_at

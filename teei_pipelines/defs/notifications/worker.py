@@ -171,7 +171,8 @@ class Worker:
             result = connection.execute(
                 sa.text(query("notifications/claim")), {"run_id": self.run_id, "batch": self.settings.batch}
             )
-            return [dict(row._mapping) for row in result]
+            # RETURNING does not keep the subquery's order: send oldest first, as claimed
+            return sorted((dict(row._mapping) for row in result), key=lambda row: row["created_at"])
 
     # one row -------------------------------------------------------------------------------------------------------
 
