@@ -12,7 +12,13 @@ import polars as pl
 
 from teei_pipelines.defs.analytics import sync_io
 from teei_pipelines.defs.analytics.targets import CAMPAIGN_SNAPSHOTS, OUTCOME_SCORES, USER_EVENTS, VIS_SCORES
-from teei_pipelines.defs.common import IO_RETRY, PROGRAM_ENROLLMENTS, daily_partitions, freshness_daily
+from teei_pipelines.defs.common import (
+    IO_RETRY,
+    PROGRAM_ENROLLMENTS,
+    daily_partitions,
+    freshness_daily,
+    source_table,
+)
 from teei_pipelines.domain import sync as rules
 from teei_pipelines.domain.subjects import ANALYTICS_SYNCED
 from teei_pipelines.outbox import relay_outbox, write_events
@@ -42,18 +48,10 @@ SYNCED_EVENT = dg.AssetKey(["analytics", "synced_event"])
 COST_FACTS = dg.AssetKey(["analytics", "cost_facts"])
 WINDOW_ASSETS = (OUTCOME_SCORES_CH, USER_EVENTS_CH, VIS_SCORES_CH, CAMPAIGN_METRICS_CH)
 
-OUTCOME_SCORES_SOURCE = dg.AssetSpec(
-    key=["sources", "outcome_scores"],
-    description="outcome_scores in PostgreSQL: classified feedback scores, insert-only (q2q/evidence writes them).",
-    group_name="sources",
-    kinds={"postgres"},
+OUTCOME_SCORES_SOURCE = source_table(
+    "outcome_scores", "outcome_scores in PostgreSQL: classified feedback scores, insert-only."
 )
-COMPANIES_SOURCE = dg.AssetSpec(
-    key=["sources", "companies"],
-    description="companies in PostgreSQL, edited by the platform API.",
-    group_name="sources",
-    kinds={"postgres"},
-)
+COMPANIES_SOURCE = source_table("companies", "companies in PostgreSQL, edited by the platform API.")
 TELEMETRY_SOURCES = [
     dg.AssetSpec(
         key=["sources", name],

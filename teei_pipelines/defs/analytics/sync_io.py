@@ -3,7 +3,7 @@
 A range of windows is synced in one pass: the target's rows for the range are deleted (only when there are any:
 ClickHouse's lightweight DELETE costs a scan of the table), then the PostgreSQL rows of the range are read in
 keyset pages of SYNC_PAGE_SIZE through ADBC, which decodes PostgreSQL's binary COPY straight into Arrow (UUIDs stay
-16 bytes, timestamps stay microseconds: no text on the way). Reader threads (two for a range, sharing one exported
+16 bytes, timestamps stay microseconds: no text on the way). Reader threads (three for a range, sharing one exported
 snapshot) keep pages coming while the caller's thread maps and inserts the previous block, so PostgreSQL and
 ClickHouse work at the same time. Each inserted row carries its own `_window_start`, so a range run leaves exactly
 what one run per window would.
@@ -37,8 +37,8 @@ INSERT_BLOCK_ROWS = 200_000
 # ReplacingMergeTree collapses versions at merge and FINAL time, so per-insert dedup only costs time.
 INSERT_SETTINGS = {"optimize_on_insert": 0}
 _PAGE_DONE = object()
-# PostgreSQL readers per range run: on 2 cores two readers keep the database and the decoding busy while the
-# caller's thread inserts; a single window is never split.
+# PostgreSQL readers per range run: measured on 2 cores, three keep the database and the Arrow decoding busy while
+# the caller's thread inserts (2: 284k rows/s, 3: 324k rows/s on 2M rows); a single window is never split.
 READERS = 3
 
 
