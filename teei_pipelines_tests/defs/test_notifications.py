@@ -5,7 +5,9 @@ concurrent runs and fails closed; the schedule sensor enqueues each tick once, e
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
@@ -18,7 +20,7 @@ from aiosmtpd.controller import Controller
 from teei_pipelines.defs.notifications.jobs import send_notifications
 from teei_pipelines.defs.notifications.scheduler import enqueue_due_ticks
 from teei_pipelines.defs.notifications.sensors import notifications_queue_sensor
-from teei_pipelines.defs.notifications.worker import QuotaUnavailableError, Worker, WorkerSettings
+from teei_pipelines.defs.notifications.worker import QuotaUnavailableError, TokenBucket, Worker, WorkerSettings
 from teei_pipelines.devstack import free_port
 from teei_pipelines.notify import enqueue_email, enqueue_report_generated
 from teei_pipelines.resources.email import EmailResource
@@ -292,3 +294,33 @@ def test_report_generated_enqueues_the_weekly_report_once_and_skips_a_missing_re
     with engine.connect() as connection:
         queued = connection.execute(sa.text("SELECT dedup_key, template_id, recipient FROM notifications_queue")).all()
     assert [tuple(r) for r in queued] == [("event:evt-1", "weekly-report", "c@x.org")]
+
+
+def test_a_one_shot_row_is_sent_only_once_its_scheduled_time_has_come(engine, email, sink):
+    [notification_id] = enqueue(engine, ["later@example.org"])
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE notifications_queue SET scheduled_at = now() + interval '1 hour' WHERE id = CAST(:id AS uuid)"
+            ),
+            {"id": notification_id},
+        )
+    assert Worker(engine, email, "run-1", FAST).run().claimed == 0
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE notifications_queue SET scheduled_at = now() - interval '1 second'"))
+    assert Worker(engine, email, "run-2", FAST).run().sent == 1
+    assert [m["To"] for m in sink.messages] == ["later@example.org"]
+
+
+def test_the_rate_limit_spaces_sends_across_threads():
+    bucket = TokenBucket(rate=20)
+    started = time.monotonic()
+    with ThreadPoolExecutor(5) as pool:
+        list(pool.map(lambda _: bucket.acquire(), range(50)))
+    # a full bucket allows a one-second burst of 20; the other 30 need at least 1.5 s at 20 per second
+    assert time.monotonic() - started >= 1.4
+    unlimited = TokenBucket(rate=0)
+    started = time.monotonic()
+    for _ in range(10_000):
+        unlimited.acquire()
+    assert time.monotonic() - started < 1.0
