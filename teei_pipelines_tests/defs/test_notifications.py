@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from teei_pipelines.defs.notifications.alerts import run_failure_alert_sensor
 from teei_pipelines.defs.notifications.jobs import send_notifications
 from teei_pipelines.defs.notifications.scheduler import enqueue_due_ticks
 from teei_pipelines.defs.notifications.sensors import notifications_queue_sensor
@@ -324,3 +325,54 @@ def test_the_rate_limit_spaces_sends_across_threads():
     for _ in range(10_000):
         unlimited.acquire()
     assert time.monotonic() - started < 1.0
+
+
+@dg.op
+def explode():
+    raise RuntimeError("the warehouse is on fire")
+
+
+@dg.job(tags={"dagster/partition": "2026-03-09"})
+def fragile_job():
+    explode()
+
+
+def _failure_context(job, postgres, instance, resources=None):
+    result = job.execute_in_process(instance=instance, raise_on_error=False, resources=resources)
+    run = instance.get_run_by_id(result.run_id)
+    failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+    return dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert_sensor",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={"postgres": postgres},
+    ).for_run_failure()
+
+
+def test_a_failed_run_enqueues_one_job_failed_alert_per_recipient(engine, postgres, monkeypatch):
+    monkeypatch.setenv("ALERT_EMAIL_TO", "oncall@teei.local, data@teei.local")
+    instance = dg.DagsterInstance.ephemeral()
+    context = _failure_context(fragile_job, postgres, instance)
+    run_failure_alert_sensor(context)
+    run_failure_alert_sensor(context)  # the same failure seen twice: still one row per recipient
+    with engine.connect() as connection:
+        alerts = connection.execute(
+            sa.text("SELECT recipient, template_id, payload, dedup_key FROM notifications_queue ORDER BY recipient")
+        ).all()
+    run_id = context.dagster_run.run_id
+    assert [(a.recipient, a.dedup_key) for a in alerts] == [
+        ("data@teei.local", f"run_failed:{run_id}:data@teei.local"),
+        ("oncall@teei.local", f"run_failed:{run_id}:oncall@teei.local"),
+    ]
+    payload = alerts[0].payload
+    assert (payload["jobName"], payload["stepKey"], payload["partitionKey"]) == ("fragile_job", "explode", "2026-03-09")
+    assert "the warehouse is on fire" in payload["error"] and payload["dagsterUrl"].endswith(f"/runs/{run_id}")
+
+
+def test_a_failed_send_notifications_run_raises_no_alert(engine, postgres):
+    resources = {"postgres": postgres, "email": EmailResource(provider="resend")}  # no key: the run fails
+    context = _failure_context(send_notifications, postgres, dg.DagsterInstance.ephemeral(), resources)
+    run_failure_alert_sensor(context)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM notifications_queue")).scalar_one() == 0

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from teei_pipelines.defs.notifications.alerts import run_failure_alert_sensor
 from teei_pipelines.defs.notifications.jobs import process_delivery_status, send_notifications
 from teei_pipelines.defs.notifications.sensors import (
     delivery_status_sensor,
@@ -11,5 +12,10 @@ from teei_pipelines.defs.notifications.sensors import (
 
 defs = dg.Definitions(
     jobs=[send_notifications, process_delivery_status],
-    sensors=[notification_schedules_sensor, notifications_queue_sensor, delivery_status_sensor],
+    sensors=[
+        notification_schedules_sensor,
+        notifications_queue_sensor,
+        delivery_status_sensor,
+        run_failure_alert_sensor,
+    ],
 )
