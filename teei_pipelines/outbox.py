@@ -55,25 +55,32 @@ class RelayReport:
     error: str | None = None
 
 
+def _publish(
+    nats: NatsResource, messages: list[tuple[Any, str, bytes, str]]
+) -> tuple[list[tuple[Any, int, bool]], str | None]:
+    """Publish (row id, subject, payload, msg id) in order over one connection; stops at the first error."""
+
+    async def publish_all() -> tuple[list[tuple[Any, int, bool]], str | None]:
+        acks: list[tuple[Any, int, bool]] = []
+        try:
+            async with nats.jetstream() as (_, js):
+                for row_id, subject, payload, msg_id in messages:
+                    ack = await js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+                    acks.append((row_id, ack.seq, bool(ack.duplicate)))
+        except Exception as exc:
+            return acks, f"{type(exc).__name__}: {exc}"
+        return acks, None
+
+    return run_sync(publish_all())
+
+
 def relay_outbox(engine: sa.Engine, nats: NatsResource, limit: int = 500) -> RelayReport:
     """Publish up to `limit` unpublished rows in order; rows that fail stay pending (attempts + 1)."""
     with engine.begin() as connection:
         rows = connection.execute(sa.text(query("events/outbox_pending")), {"limit": limit}).all()
         if not rows:
             return RelayReport(0, 0, 0)
-
-        async def publish_all() -> tuple[list[tuple[Any, int, bool]], str | None]:
-            acks: list[tuple[Any, int, bool]] = []
-            try:
-                async with nats.jetstream() as (_, js):
-                    for row in rows:
-                        ack = await js.publish(row.subject, row.payload.encode(), headers={"Nats-Msg-Id": row.msg_id})
-                        acks.append((row.id, ack.seq, bool(ack.duplicate)))
-            except Exception as exc:
-                return acks, f"{type(exc).__name__}: {exc}"
-            return acks, None
-
-        acks, error = run_sync(publish_all())
+        acks, error = _publish(nats, [(row.id, row.subject, row.payload.encode(), row.msg_id) for row in rows])
         for row_id, seq, _ in acks:
             connection.execute(sa.text(query("events/outbox_mark_published")), {"id": row_id, "seq": seq})
         failed = len(rows) - len(acks)
@@ -81,3 +88,35 @@ def relay_outbox(engine: sa.Engine, nats: NatsResource, limit: int = 500) -> Rel
             connection.execute(sa.text(query("events/outbox_mark_failed")), {"id": rows[len(acks)].id, "error": error})
     duplicates = sum(duplicate for _, _, duplicate in acks)
     return RelayReport(len(acks) - duplicates, duplicates, failed, error)
+
+
+def relay_inbox(engine: sa.Engine, nats: NatsResource, limit: int = 500) -> RelayReport:
+    """Publish stored webhook requests (events-webhooks.md §4, §6): {inboxId, source, eventType, deliveryId} on the
+    row's subject with Nats-Msg-Id = the inbox id; the raw body stays in PostgreSQL. Unacked rows stay `received`."""
+    with engine.begin() as connection:
+        rows = connection.execute(sa.text(query("webhooks/inbox_pending")), {"limit": limit}).all()
+        if not rows:
+            return RelayReport(0, 0, 0)
+        messages = [
+            (
+                row.id,
+                row.nats_subject,
+                json.dumps(
+                    {
+                        "inboxId": row.id,
+                        "source": row.source,
+                        "eventType": row.event_type,
+                        "deliveryId": row.delivery_id,
+                    }
+                ).encode(),
+                row.id,
+            )
+            for row in rows
+        ]
+        acks, error = _publish(nats, messages)
+        if acks:
+            connection.execute(
+                sa.text(query("webhooks/inbox_mark_published")), [{"id": row_id, "seq": seq} for row_id, seq, _ in acks]
+            )
+    duplicates = sum(duplicate for _, _, duplicate in acks)
+    return RelayReport(len(acks) - duplicates, duplicates, len(rows) - len(acks), error)

@@ -42,7 +42,7 @@ def client(database_url, nats_url, monkeypatch, sendgrid_key):
     monkeypatch.setenv("RESEND_WEBHOOK_SECRET", RESEND_SECRET)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
     monkeypatch.setenv("PUBLIC_WEBHOOK_BASE_URL", PUBLIC_BASE)
-    with TestClient(create_app(database_url, nats_url)) as test_client:
+    with TestClient(create_app(database_url, nats_url, relay_interval_s=0)) as test_client:
         yield test_client
 
 
