@@ -44,6 +44,7 @@ BREAKDOWN_KEYS: tuple[str, ...] = tuple(BREAKDOWN_TYPES)
 MICROSECONDS_PER_DAY = 86_400_000_000
 DEFAULT_LAMBDA = 0.01
 
+_FIXED_POINT = float(2**40)
 STATE_COLUMNS: tuple[str, ...] = ("user_id", "decay_sum", "raw_points", *BREAKDOWN_KEYS, "last_activity_date")
 SCORE_COLUMNS: tuple[str, ...] = (
     "user_id",
@@ -142,7 +143,12 @@ def _per_event_columns(events: pl.LazyFrame, reference: datetime, params: DecayP
                 for half, increments in enumerate(_PACKED_INCREMENTS)
             ],
         )
-        .with_columns((pl.col("_points").cast(pl.Float64) * weight).alias("_decayed"))
+        # Each decayed value in fixed point (units of 2^-40, ~1e-12): integer sums do not depend on the order in which
+        # polars' threads add them up, so a re-run yields the identical decay_sum (float sums can differ in the last
+        # bit). 2^-40 resolution keeps the sum within 1e-9 relative of the float sum; int64 holds sums up to 8e6.
+        .with_columns(
+            (pl.col("_points").cast(pl.Float64) * weight * _FIXED_POINT).round().cast(pl.Int64).alias("_decayed")
+        )
     )
 
 
@@ -154,7 +160,7 @@ def _contributions(events: pl.LazyFrame, reference: datetime, params: DecayParam
     """
     columns = _per_event_columns(events, reference, params)
     common = [
-        pl.col("_decayed").sum().alias("decay_sum"),
+        (pl.col("_decayed").sum().cast(pl.Float64) / _FIXED_POINT).alias("decay_sum"),
         pl.col("_points").sum().cast(pl.Int64).alias("raw_points"),
         pl.col("timestamp").max().alias("last_activity_date"),
     ]
