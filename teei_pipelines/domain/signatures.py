@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidSignature
@@ -94,3 +95,53 @@ def verify_twilio(token: str, url: str, params: Iterable[tuple[str, str]], signa
         raise SignatureError("X-Twilio-Signature header missing")
     if not hmac.compare_digest(twilio_signature(token, url, params).encode(), signature.encode()):
         raise SignatureError("X-Twilio-Signature does not match")
+
+
+def _hmac_hex(secret: str, payload: bytes) -> str:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def parse_kintell_header(header: str) -> tuple[str, str]:
+    """`t=<unix seconds>,v1=<hex>`: the first t= and the first v1= part; t must be all digits."""
+    parts = [part.strip() for part in header.split(",")]
+    stamp = next((part[2:] for part in parts if part.startswith("t=")), None)
+    signature = next((part[3:] for part in parts if part.startswith("v1=")), None)
+    if stamp is None or signature is None or not stamp.isdigit():
+        raise SignatureError("X-Kintell-Signature is not t=<unix seconds>,v1=<hex>")
+    return stamp, signature.lower()
+
+
+def verify_kintell(secret: str, header: str, body: bytes, now: float, tolerance_s: int = DEFAULT_TOLERANCE_S) -> None:
+    """HMAC-SHA256 hex over `<t>.<raw body>`, |now − t| ≤ tolerance. Fallback: the same over the compact
+    re-serialisation of the parsed JSON (senders that sign their JSON.stringify output)."""
+    stamp, signature = parse_kintell_header(header)
+    _timestamp(stamp, now, tolerance_s, "X-Kintell-Signature t")
+    if hmac.compare_digest(_hmac_hex(secret, stamp.encode() + b"." + body), signature):
+        return
+    try:
+        compact = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise SignatureError("X-Kintell-Signature does not match") from None
+    if not hmac.compare_digest(_hmac_hex(secret, stamp.encode() + b"." + compact), signature):
+        raise SignatureError("X-Kintell-Signature does not match")
+
+
+def verify_hex_hmac(secret: str, header: str | None, body: bytes, name: str) -> None:
+    """Partner HMAC-SHA256 over the raw body: hex, optionally prefixed `sha256=`; decoded bytes compared."""
+    if not header:
+        raise SignatureError(f"{name} header missing")
+    try:
+        given = bytes.fromhex(header.strip().removeprefix("sha256="))
+    except ValueError:
+        raise SignatureError(f"{name} is not hex") from None
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    if not hmac.compare_digest(given, expected):
+        raise SignatureError(f"{name} does not match")
+
+
+def verify_bearer(token: str, authorization: str | None) -> None:
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        raise SignatureError("Authorization: Bearer <token> missing")
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise SignatureError("bearer token does not match")

@@ -112,7 +112,9 @@ async def receive(
     secret_names: tuple[str, ...],
     verify: Callable[[Context], None],
     parse: Callable[[Context], Delivery],
+    invalid_payload: dict[str, str] | None = None,
 ) -> JSONResponse:
+    """Run the pipeline. `invalid_payload` replaces the 400 body (the partner routes keep the original's)."""
     body = await read_body(request, max_body_bytes())
     if body is None:
         return error(413, "payload_too_large")
@@ -122,12 +124,15 @@ async def receive(
     context = Context(request, body, secrets, time.time())
     try:
         verify(context)
+        delivery = parse(context)
     except SignatureError:
         return error(401, "invalid_signature")
-    try:
-        delivery = parse(context)
-    except PayloadError as exc:
-        return error(400, "invalid_payload", str(exc))
+    except PayloadError as exc:  # also raised by a verifier for a required non-signature header
+        return (
+            JSONResponse(invalid_payload, status_code=400)
+            if invalid_payload
+            else error(400, "invalid_payload", str(exc))
+        )
     try:
         outcome, _ = await asyncio.to_thread(store, engine, request, body, delivery)
     except sa.exc.SQLAlchemyError:
