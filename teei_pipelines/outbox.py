@@ -120,3 +120,10 @@ def relay_inbox(engine: sa.Engine, nats: NatsResource, limit: int = 500) -> Rela
             )
     duplicates = sum(duplicate for _, _, duplicate in acks)
     return RelayReport(len(acks) - duplicates, duplicates, len(rows) - len(acks), error)
+
+
+def finish_inbox_row(connection: sa.Connection, inbox_id: str, status: str, error: str | None = None) -> None:
+    """A processing job's verdict on a stored request: processed, rejected, unmatched or failed (§4)."""
+    connection.execute(
+        sa.text(query("webhooks/inbox_finish")), {"id": inbox_id, "status": status, "attempt": 1, "last_error": error}
+    )

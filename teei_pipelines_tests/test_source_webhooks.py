@@ -9,10 +9,12 @@ import hmac
 import json
 import time
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from teei_pipelines.defs.events.partners import process_partner_callbacks, process_partner_inbox
 from teei_pipelines.webhooks.app import create_app
 
 SECRETS = {
@@ -165,3 +167,45 @@ def test_goodera_bearer_mode_needs_its_token(client, engine, monkeypatch):
 def test_unknown_route_is_a_json_404(client):
     response = client.post("/webhooks/nope", content=b"{}")
     assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+def test_partner_callbacks_update_the_named_delivery_once(client, engine, postgres):
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO impact_deliveries (platform, payload_sample, status, created_at) VALUES "
+                "('benevity', '{\"transaction_id\": \"tx-1\"}', 'pending', now() - interval '1 day'), "
+                "('benevity', '{\"transaction_id\": \"tx-1\"}', 'pending', now()), "
+                "('goodera', '{\"transactionId\": \"tx-2\"}', 'pending', now()), "
+                "('workday', '{\"id\": \"a1\"}', 'pending', now())"
+            )
+        )
+    failed_workday = {**WORKDAY, "status": "error", "message": "rejected by HR"}
+    for path, secret, header, body in [
+        ("/webhooks/benevity", "benevity-secret", "X-Benevity-Signature", BENEVITY),
+        ("/webhooks/goodera", "goodera-secret", "X-Goodera-Signature", GOODERA),
+        ("/webhooks/workday", "workday-secret", "X-Workday-Signature", failed_workday),
+        ("/webhooks/goodera", "goodera-secret", "X-Goodera-Signature", {**GOODERA, "transactionId": "unknown"}),
+    ]:
+        raw = json.dumps(body).encode()
+        assert client.post(path, content=raw, headers={header: hex_hmac(secret, raw)}).status_code == 202
+    result = process_partner_callbacks.execute_in_process(
+        resources={"postgres": postgres}, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    assert process_partner_inbox(engine).requests == 0  # final rows are not processed again
+    with engine.connect() as connection:
+        deliveries = connection.execute(
+            sa.text(
+                "SELECT platform::text, status::text, error_msg, delivered_at IS NOT NULL FROM impact_deliveries "
+                "ORDER BY platform, created_at"
+            )
+        ).all()
+        statuses = sorted(r[0] for r in connection.execute(sa.text("SELECT status FROM webhook_inbox")))
+    assert [tuple(d) for d in deliveries] == [
+        ("benevity", "pending", None, False),  # only the newest row naming tx-1 moves
+        ("benevity", "delivered", None, True),
+        ("goodera", "delivered", None, True),
+        ("workday", "failed", "rejected by HR", False),
+    ]
+    assert statuses == ["processed", "processed", "processed", "unmatched"]

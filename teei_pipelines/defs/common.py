@@ -1,11 +1,15 @@
 """Policies and entry-point specs shared by every area (spec README "Reliability", events-webhooks.md §6)."""
 
-from __future__ import annotations
-
-from datetime import timedelta
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dagster as dg
+import sqlalchemy as sa
 
+from teei_pipelines.pgio import query
+from teei_pipelines.resources.postgres import PostgresResource
 from teei_pipelines.settings import partition_start
 
 # Every PG, CH, NATS and HTTP step: 3 retries, exponential backoff with jitter.
@@ -35,3 +39,50 @@ def daily_partitions() -> dg.DailyPartitionsDefinition:
 def freshness_daily() -> dg.FreshnessPolicy:
     """About twice a daily cadence (spec README)."""
     return dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=26))
+
+
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def pending_work_sensor(name: str, job: dg.JobDefinition, pending_query: str, description: str, interval_s: int = 30):
+    """A sensor that requests `job` when `pending_query` (a file returning one boolean) says work waits in
+    PostgreSQL and no run of the job is in progress; the job drains everything pending."""
+
+    @dg.sensor(
+        name=name,
+        job=job,
+        minimum_interval_seconds=interval_s,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=description,
+    )
+    def _sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
+        if context.instance.get_runs_count(dg.RunsFilter(job_name=job.name, statuses=IN_PROGRESS)):
+            return dg.SkipReason(f"a {job.name} run is in progress")
+        with postgres.connect() as connection:
+            pending = connection.execute(sa.text(query(pending_query))).scalar_one()
+        if not pending:
+            return dg.SkipReason("nothing waiting")
+        return dg.RunRequest(run_key=f"{job.name}:{datetime.now(UTC).isoformat()}")
+
+    return _sensor
+
+
+def inbox_processing_job(name: str, process: Callable[[sa.Engine], Any], description: str, area: str):
+    """A job of one op that drains stored webhook requests with `process(engine)` and reports its counters."""
+
+    @dg.op(name=f"{name}_op", retry_policy=IO_RETRY, tags={"teei/area": area})
+    def _op(context: dg.OpExecutionContext, postgres: PostgresResource) -> dict:
+        report = dataclasses.asdict(process(postgres.engine))
+        context.add_output_metadata(report)
+        return report
+
+    @dg.job(name=name, description=description, tags={"teei/area": area})
+    def _job():
+        _op()
+
+    return _job

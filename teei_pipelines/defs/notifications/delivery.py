@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 import sqlalchemy as sa
 
 from teei_pipelines.domain import notifications as rules
+from teei_pipelines.outbox import finish_inbox_row
 from teei_pipelines.pgio import query
 
 
@@ -48,16 +49,16 @@ def process_delivery_inbox(engine: sa.Engine, limit: int = 500) -> DeliveryRepor
             try:
                 events, malformed = parse_inbox_row(row.source, row.delivery_id, bytes(row.raw_body))
             except (ValueError, KeyError, UnicodeDecodeError) as exc:
-                _finish(connection, row.id, "rejected", f"{type(exc).__name__}: {exc}")
+                finish_inbox_row(connection, row.id, "rejected", f"{type(exc).__name__}: {exc}")
                 report.rejected += 1
                 continue
             report.malformed_events += malformed
             matched = _store_receipts(connection, events)
             report.receipts += len(matched)
             if matched or (malformed and not events):
-                _finish(connection, row.id, "processed", None)
+                finish_inbox_row(connection, row.id, "processed", None)
             else:
-                _finish(connection, row.id, "unmatched", None)
+                finish_inbox_row(connection, row.id, "unmatched", None)
                 report.unmatched += 1
             if matched:
                 connection.execute(
@@ -96,10 +97,3 @@ def _uuid_or_none(value: str | None) -> str | None:
         return str(uuid.UUID(value)) if value else None
     except ValueError:
         return None
-
-
-def _finish(connection: sa.Connection, inbox_id: str, status: str, error: str | None) -> None:
-    connection.execute(
-        sa.text(query("notifications/inbox_finish")),
-        {"id": inbox_id, "status": status, "attempt": 1, "last_error": error},
-    )

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from teei_pipelines.defs.common import IO_RETRY
+from teei_pipelines.defs.common import IO_RETRY, inbox_processing_job
 from teei_pipelines.defs.notifications.delivery import process_delivery_inbox
 from teei_pipelines.defs.notifications.worker import QuotaUnavailableError, Worker, WorkerSettings
 from teei_pipelines.errors import ConfigError
@@ -51,25 +51,9 @@ def send_notifications():
     send_queued_notifications()
 
 
-@dg.op(retry_policy=IO_RETRY, tags={"teei/area": "notifications"})
-def process_delivery_requests(context: dg.OpExecutionContext, postgres: PostgresResource) -> dict:
-    report = process_delivery_inbox(postgres.engine)
-    context.add_output_metadata(
-        {
-            "requests": report.requests,
-            "receipts": report.receipts,
-            "unmatched": report.unmatched,
-            "rejected": report.rejected,
-            "malformed_events": report.malformed_events,
-        }
-    )
-    return {"receipts": report.receipts}
-
-
-@dg.job(
-    name="process_delivery_status",
-    description="Provider delivery webhooks stored by the receiver → receipts and delivery_status (§8).",
-    tags={"teei/area": "notifications"},
+process_delivery_status = inbox_processing_job(
+    "process_delivery_status",
+    process_delivery_inbox,
+    "Provider delivery webhooks stored by the receiver → receipts and delivery_status (notifications.md §8).",
+    "notifications",
 )
-def process_delivery_status():
-    process_delivery_requests()

@@ -5,17 +5,11 @@ from datetime import UTC, datetime
 import dagster as dg
 import sqlalchemy as sa
 
+from teei_pipelines.defs.common import IN_PROGRESS, pending_work_sensor
 from teei_pipelines.defs.notifications.jobs import process_delivery_status, send_notifications
 from teei_pipelines.defs.notifications.scheduler import enqueue_due_ticks
 from teei_pipelines.pgio import query
 from teei_pipelines.resources.postgres import PostgresResource
-
-IN_PROGRESS = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 
 
 @dg.sensor(
@@ -55,21 +49,9 @@ def notifications_queue_sensor(context: dg.SensorEvaluationContext, postgres: Po
     return dg.RunRequest(run_key=f"email_worker:{datetime.now(UTC).isoformat()}")
 
 
-@dg.sensor(
-    name="delivery_status_sensor",
-    job=process_delivery_status,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests process_delivery_status when provider webhooks wait in webhook_inbox.",
+delivery_status_sensor = pending_work_sensor(
+    "delivery_status_sensor",
+    process_delivery_status,
+    "notifications/delivery_pending_exists",
+    "Requests process_delivery_status when provider webhooks wait in webhook_inbox.",
 )
-def delivery_status_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
-    in_progress = context.instance.get_runs_count(
-        dg.RunsFilter(job_name=process_delivery_status.name, statuses=IN_PROGRESS)
-    )
-    if in_progress:
-        return dg.SkipReason("a process_delivery_status run is in progress")
-    with postgres.connect() as connection:
-        pending = connection.execute(sa.text(query("notifications/delivery_pending_exists"))).scalar_one()
-    if not pending:
-        return dg.SkipReason("no delivery-status requests waiting")
-    return dg.RunRequest(run_key=f"delivery_status:{datetime.now(UTC).isoformat()}")
