@@ -1,4 +1,5 @@
-"""The `send_notifications` job (notifications.md §3): one worker op in pool `notifications_worker` (limit 1)."""
+"""Notification jobs: `send_notifications`, the e-mail worker (notifications.md §3; pool `notifications_worker`,
+limit 1), and `process_delivery_status` (§8)."""
 
 import dagster as dg
 
