@@ -67,7 +67,7 @@ def enqueue_report_generated(connection: sa.Connection, event: dict[str, Any], s
     """report.generated (events-webhooks.md §7) → the weekly-report e-mail to data.recipientEmail.
 
     Returns the skip reason, or None when the row was enqueued (or already was: the dedup key is the envelope's
-    metadata.id, else the stream sequence). A missing recipient is skipped, never sent to a placeholder address.
+    metadata.id, else the stream sequence). A missing recipient is skipped; no stand-in address is ever used.
     """
     data = event.get("data") if isinstance(event.get("data"), dict) else None
     if data is None:

@@ -2,7 +2,7 @@
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -86,3 +86,16 @@ def inbox_processing_job(name: str, process: Callable[[sa.Engine], Any], descrip
         _op()
 
     return _job
+
+
+def previous_utc_day(context: dg.ScheduleEvaluationContext) -> date:
+    """The UTC day before the tick: what a daily schedule materializes."""
+    return context.scheduled_execution_time.astimezone(UTC).date() - timedelta(days=1)
+
+
+def previous_day_request(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """A run of yesterday's daily partition, keyed by the day, unless it is before TEEI_PARTITION_START."""
+    day = previous_utc_day(context)
+    if day < partition_start():
+        return dg.SkipReason(f"{day} is before TEEI_PARTITION_START ({partition_start()})")
+    return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())

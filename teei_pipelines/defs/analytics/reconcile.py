@@ -4,7 +4,7 @@ each window whose PostgreSQL and ClickHouse counts differ (late commits, missed 
 Re-synced windows are logged as materializations of their asset partitions, so the UI shows the repair.
 """
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date
 
 import dagster as dg
 from pydantic import Field
@@ -12,6 +12,7 @@ from pydantic import Field
 from teei_pipelines.defs.analytics import sync_io
 from teei_pipelines.defs.analytics.assets import CLICKHOUSE_POOL, IO_RETRY, sync_page_size
 from teei_pipelines.defs.analytics.targets import CAMPAIGN_SNAPSHOTS, OUTCOME_SCORES, USER_EVENTS, VIS_SCORES
+from teei_pipelines.defs.common import previous_utc_day
 from teei_pipelines.domain import sync as rules
 from teei_pipelines.resources.clickhouse import ClickHouseResource
 from teei_pipelines.resources.postgres import PostgresResource
@@ -96,5 +97,5 @@ def analytics_reconcile_job():
     description="Reconciles the previous UTC day (ANALYTICS_RECONCILE_CRON, default 30 2 * * *).",
 )
 def analytics_reconcile_schedule(context: dg.ScheduleEvaluationContext):
-    day = (context.scheduled_execution_time.astimezone(UTC).date() - timedelta(days=1)).isoformat()
+    day = previous_utc_day(context).isoformat()
     return dg.RunRequest(run_key=day, run_config={"ops": {"reconcile_day": {"config": {"day": day}}}})

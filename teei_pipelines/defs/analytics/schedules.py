@@ -12,6 +12,7 @@ from teei_pipelines.defs.analytics.assets import (
     SYNCED_EVENT,
     WINDOW_ASSETS,
 )
+from teei_pipelines.defs.common import previous_day_request
 from teei_pipelines.domain.sync import latest_complete_window
 from teei_pipelines.settings import env_cron, env_int, partition_start
 
@@ -84,7 +85,4 @@ def analytics_companies_schedule(context: dg.ScheduleEvaluationContext):
     description="Aggregates yesterday's cost_facts (FINOPS_CRON, default 0 1 * * *, UTC).",
 )
 def finops_schedule(context: dg.ScheduleEvaluationContext):
-    yesterday = context.scheduled_execution_time.astimezone(UTC).date() - timedelta(days=1)
-    if yesterday < partition_start():
-        return dg.SkipReason(f"{yesterday} is before TEEI_PARTITION_START")
-    return dg.RunRequest(run_key=yesterday.isoformat(), partition_key=yesterday.isoformat())
+    return previous_day_request(context)

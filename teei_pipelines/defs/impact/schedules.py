@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
-
 import dagster as dg
 
+from teei_pipelines.defs.common import previous_day_request
 from teei_pipelines.defs.impact.assets import PROGRAM_INSTANCE_VIS, VIS_DAILY, VIS_LATEST, VIS_PARTITIONS
-from teei_pipelines.settings import env_cron, partition_start
+from teei_pipelines.settings import env_cron
 
 vis_daily_job = dg.define_asset_job(
     "vis_daily_job",
@@ -26,8 +25,4 @@ vis_daily_job = dg.define_asset_job(
     description="Materializes yesterday's VIS partition (env VIS_CRON_SCHEDULE, default 0 2 * * *, UTC).",
 )
 def vis_daily_schedule(context: dg.ScheduleEvaluationContext):
-    yesterday = context.scheduled_execution_time.astimezone(UTC).date() - timedelta(days=1)
-    if yesterday < partition_start():
-        return dg.SkipReason(f"{yesterday} is before TEEI_PARTITION_START ({partition_start()})")
-    key = yesterday.isoformat()
-    return dg.RunRequest(run_key=key, partition_key=key)
+    return previous_day_request(context)

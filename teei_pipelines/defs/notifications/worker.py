@@ -207,8 +207,13 @@ class Worker:
         return Outcome(row, "sent", provider=provider, provider_message_id=message_id)
 
     def reserve_quota(self, company_id: str, kind: str, today: date) -> tuple[bool, str]:
+        """One conditional UPDATE on the usual path. When it reserves nothing, the company may simply have no quota
+        row yet: create it lazily (a no-op when it exists) and try once more before reporting the denial."""
         params = {"company_id": company_id, "kind": kind, "today": today}
+        reserve = sa.text(query("notifications/quota_reserve"))
         with self.engine.begin() as connection:
+            if connection.execute(reserve, params).first() is not None:
+                return True, ""
             connection.execute(
                 sa.text(query("notifications/quota_ensure")),
                 {
@@ -218,7 +223,7 @@ class Worker:
                     "push_limit": self.settings.push_daily_limit,
                 },
             )
-            if connection.execute(sa.text(query("notifications/quota_reserve")), params).first() is not None:
+            if connection.execute(reserve, params).first() is not None:
                 return True, ""
             limit, used = connection.execute(sa.text(query("notifications/quota_state")), params).one()
         return False, rules.quota_exceeded_reason(kind, limit, used)
