@@ -4,7 +4,6 @@ import dagster as dg
 
 from teei_pipelines.defs.analytics.assets import (
     COMPANIES_SOURCE,
-    OUTCOME_SCORES_SOURCE,
     TELEMETRY_SOURCES,
     campaign_metrics_ch,
     companies_ch,
@@ -26,7 +25,6 @@ from teei_pipelines.defs.analytics.schedules import (
 
 defs = dg.Definitions(
     assets=[
-        OUTCOME_SCORES_SOURCE,
         COMPANIES_SOURCE,
         *TELEMETRY_SOURCES,
         outcome_scores_ch,

@@ -48,9 +48,6 @@ SYNCED_EVENT = dg.AssetKey(["analytics", "synced_event"])
 COST_FACTS = dg.AssetKey(["analytics", "cost_facts"])
 WINDOW_ASSETS = (OUTCOME_SCORES_CH, USER_EVENTS_CH, VIS_SCORES_CH, CAMPAIGN_METRICS_CH)
 
-OUTCOME_SCORES_SOURCE = source_table(
-    "outcome_scores", "outcome_scores in PostgreSQL: classified feedback scores, insert-only."
-)
 COMPANIES_SOURCE = source_table("companies", "companies in PostgreSQL, edited by the platform API.")
 TELEMETRY_SOURCES = [
     dg.AssetSpec(
@@ -144,7 +141,7 @@ def _markdown(frame: pl.DataFrame) -> str:
 outcome_scores_ch = window_sync_asset(
     OUTCOME_SCORES_CH,
     OUTCOME_SCORES,
-    OUTCOME_SCORES_SOURCE.key,
+    dg.AssetKey(["q2q", "evidence"]),
     "outcome_scores → ClickHouse outcome_scores_ch by created_at window (insert-only rows; analytics.md §2).",
 )
 user_events_ch = window_sync_asset(

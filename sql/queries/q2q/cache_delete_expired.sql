@@ -1,0 +1,1 @@
+DELETE FROM q2q_cache WHERE expires_at <= now()
