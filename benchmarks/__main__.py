@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark, print a table (metric, baseline, ratio, target), write benchmarks/RESULTS.md.
 
-Sizes are the issues' defaults; BENCH_EVENTS, BENCH_USERS, BENCH_SCALE, BENCH_CAMPAIGNS and BENCH_EMAILS shrink
-them for a quick look.
+Sizes are the issues' defaults; BENCH_EVENTS, BENCH_USERS, BENCH_SCALE, BENCH_CAMPAIGNS, BENCH_EMAILS and
+BENCH_TEXTS shrink them for a quick look.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import analytics_bench, campaigns_bench, notifications_bench, vis_bench
+from benchmarks import analytics_bench, campaigns_bench, notifications_bench, q2q_bench, vis_bench
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -31,6 +31,7 @@ def main() -> int:
     rows += analytics_rows
     email_rows, mail = notifications_bench.run(int(os.environ.get("BENCH_EMAILS", 10_000)))
     rows += email_rows
+    rows += q2q_bench.run(int(os.environ.get("BENCH_TEXTS", 100_000)))
 
     header = "| metric | value | baseline | baseline value | ratio (baseline / value) | target |"
     lines = [header, "|---|---|---|---|---|---|"]
