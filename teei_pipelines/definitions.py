@@ -11,7 +11,7 @@ import dagster as dg
 
 from teei_pipelines.resources.factory import build_resources
 
-AREAS: tuple[str, ...] = ("impact", "campaigns", "analytics", "notifications", "q2q", "events")
+AREAS: tuple[str, ...] = ("impact", "campaigns", "analytics", "notifications", "q2q", "synthetics", "events")
 
 
 def build_definitions() -> dg.Definitions:
