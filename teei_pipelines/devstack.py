@@ -39,6 +39,7 @@ APP_DATABASE = "teei"
 DAGSTER_DATABASE = "dagster"
 DEFAULT_ROOT = Path(".teei")
 MAIN_JOB = "vis_daily_job"
+WARMUP_JOB = "q2q_cache_job"
 POOL_LIMITS = {"clickhouse": 1, "postgres": 8, "notifications_worker": 1, "vis_scores": 1}
 
 DEV_DAGSTER_YAML = """\
@@ -377,31 +378,25 @@ class DevStack:
         wait_for_port(self.webserver_port, 180, process=process, name="dagster dev")
         return process
 
-    def launch_main_job(self) -> None:
-        """Submit the main job (VIS for yesterday) to the queue; the daemon launches it."""
-        yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    def launch(self, job: str, tags: dict[str, str] | None = None) -> None:
+        """Submit a run of `job` to the queue; the daemon launches it."""
         workspace = str(Path(__file__).resolve().parent.parent / "workspace.yaml")
+        command = [str(Path(sys.executable).parent / "dagster"), "job", "launch", "-w", workspace, "-j", job]
+        if tags:
+            command += ["--tags", json.dumps(tags)]
         result = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "dagster"),
-                "job",
-                "launch",
-                "-w",
-                workspace,
-                "-j",
-                MAIN_JOB,
-                "--tags",
-                json.dumps({"dagster/partition": yesterday}),
-            ],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=str(self.paths.dagster_home),
+            command, env=self.env, capture_output=True, text=True, check=False, cwd=str(self.paths.dagster_home)
         )
         if result.returncode != 0:
-            raise RuntimeError(f"could not submit {MAIN_JOB} for {yesterday}:\n{result.stderr.strip()}")
+            raise RuntimeError(f"could not submit {job}:\n{result.stderr.strip()}")
+
+    def launch_main_job(self) -> None:
+        """The main job (VIS for yesterday), and the Q2Q cache warm-up that `make run` does once at start."""
+        yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+        self.launch(MAIN_JOB, {"dagster/partition": yesterday})
         print(f"submitted {MAIN_JOB} for partition {yesterday} (see the Runs page)", flush=True)
+        self.launch(WARMUP_JOB)
+        print(f"submitted {WARMUP_JOB} (warms q2q_cache)", flush=True)
 
     def stop(self) -> None:
         for name, process in reversed(self.children):

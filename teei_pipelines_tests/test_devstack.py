@@ -124,8 +124,23 @@ def test_headless_stack_starts_serves_and_stops_cleanly(tmp_path):
             status = connection.execute(
                 sa.text("SELECT status FROM notifications_queue WHERE dedup_key = 'test:devstack'")
             ).scalar_one()
-        engine.dispose()
         assert status == "sent"
+
+        # Q2Q: the warm-up submitted at start filled q2q_cache, and q2q_evidence_sensor classified the seeded
+        # feedback. Synthetics: synthetics_fast_job probed our own stack (its counters live in PostgreSQL).
+        checks = {
+            "cache": "SELECT count(*) = 10 FROM q2q_cache",
+            "evidence": "SELECT count(*) > 0 FROM q2q_classifications",
+            "self_probes": "SELECT count(*) = 4 FROM synthetic_monitor_state WHERE last_success",
+        }
+        deadline = time.monotonic() + 240
+        outcome: dict[str, bool] = {}
+        while time.monotonic() < deadline and not all(outcome.values() or [False]):
+            with engine.connect() as connection:
+                outcome = {name: connection.execute(sa.text(sql)).scalar_one() for name, sql in checks.items()}
+            time.sleep(3)
+        engine.dispose()
+        assert all(outcome.values()), outcome
     finally:
         process.send_signal(signal.SIGINT)
         remaining = process.communicate(timeout=90)[0]
