@@ -1,8 +1,9 @@
-"""Events area (events-webhooks.md): processing of stored webhook requests. The NATS sensors come here too."""
+"""Events area (events-webhooks.md): processing of stored webhook requests and the NATS event sensors."""
 
 import dagster as dg
 
 from teei_pipelines.defs.common import pending_work_sensor
+from teei_pipelines.defs.events.kintell import process_kintell_webhooks
 from teei_pipelines.defs.events.partners import process_partner_callbacks
 
 partner_callbacks_sensor = pending_work_sensor(
@@ -11,5 +12,14 @@ partner_callbacks_sensor = pending_work_sensor(
     "events/partner_pending_exists",
     "Requests process_partner_callbacks when Benevity, Goodera or Workday callbacks wait in webhook_inbox.",
 )
+kintell_webhooks_sensor = pending_work_sensor(
+    "kintell_webhooks_sensor",
+    process_kintell_webhooks,
+    "kintell/pending_exists",
+    "Requests process_kintell_webhooks when Kintell session or rating webhooks wait in webhook_inbox.",
+)
 
-defs = dg.Definitions(jobs=[process_partner_callbacks], sensors=[partner_callbacks_sensor])
+defs = dg.Definitions(
+    jobs=[process_partner_callbacks, process_kintell_webhooks],
+    sensors=[partner_callbacks_sensor, kintell_webhooks_sensor],
+)

@@ -1,0 +1,1 @@
+SELECT id::text FROM users WHERE lower(email) = lower(:email)
