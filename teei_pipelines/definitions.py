@@ -11,7 +11,16 @@ import dagster as dg
 
 from teei_pipelines.resources.factory import build_resources
 
-AREAS: tuple[str, ...] = ("impact", "campaigns", "analytics", "notifications", "q2q", "synthetics", "events")
+AREAS: tuple[str, ...] = (
+    "impact",
+    "campaigns",
+    "analytics",
+    "notifications",
+    "q2q",
+    "synthetics",
+    "profiles",
+    "events",
+)
 
 
 def build_definitions() -> dg.Definitions:

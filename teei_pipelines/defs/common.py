@@ -28,7 +28,20 @@ PROGRAM_ENROLLMENTS = source_table(
     "program_enrollments", "program_enrollments in PostgreSQL: who is enrolled in which program instance."
 )
 CAMPAIGNS = source_table("campaigns", "campaigns and program_instances in PostgreSQL, edited by the platform API.")
-KINTELL_SESSIONS = source_table("kintell_sessions", "kintell_sessions in PostgreSQL, written from Kintell webhooks.")
+KINTELL_WEBHOOKS = dg.AssetSpec(
+    key=["sources", "kintell_webhooks"],
+    description="Kintell's signed session and rating webhooks: webhook_inbox → process_kintell_webhooks → "
+    "kintell_sessions and the kintell.* events in JetStream (observed by the kintell NATS sensors).",
+    group_name="sources",
+    kinds={"nats"},
+)
+KINTELL_SESSIONS = dg.AssetSpec(
+    key=["sources", "kintell_sessions"],
+    description="kintell_sessions in PostgreSQL, written from Kintell webhooks by process_kintell_webhooks.",
+    group_name="sources",
+    kinds={"postgres"},
+    deps=[KINTELL_WEBHOOKS.key],
+)
 
 
 def daily_partitions() -> dg.DailyPartitionsDefinition:

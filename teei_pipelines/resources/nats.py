@@ -13,8 +13,17 @@ from urllib.parse import urlparse
 import dagster as dg
 import nats
 from nats.aio.client import Client as NatsClient
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import NotFoundError
 from pydantic import Field
 
@@ -57,6 +66,23 @@ async def ensure_stream(js: JetStreamContext) -> None:
         await js.add_stream(config)
         return
     await js.update_stream(config)
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    seq: int
+    subject: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class StreamRead:
+    """What a sensor tick read: the messages after its cursor (in order), the stream's first sequence (a gap
+    after the cursor means messages expired) and the newest sequence matching the filter."""
+
+    messages: list[StreamMessage]
+    first_seq: int
+    last_seq: int
 
 
 @dataclass(frozen=True)
@@ -123,3 +149,57 @@ class NatsResource(dg.ConfigurableResource):
                 await js.account_info()
 
         run_sync(_ping())
+
+    def read_after(self, subject: str, after_seq: int, limit: int, wait_s: float = 2.0) -> StreamRead:
+        """Up to `limit` messages matching `subject` with a stream sequence above `after_seq`, through an ephemeral
+        ordered pull consumer without acks (events-webhooks.md §6). Nothing new costs one request, no waiting."""
+
+        async def _read() -> StreamRead:
+            async with self.jetstream() as (_, js):
+                info = await js.stream_info(STREAM_NAME)
+                try:
+                    newest = (await js.get_last_msg(STREAM_NAME, subject)).seq
+                except NotFoundError:
+                    newest = 0
+                if newest <= after_seq:
+                    return StreamRead([], info.state.first_seq, newest)
+                subscription = await js.pull_subscribe(
+                    subject,
+                    durable=None,
+                    stream=STREAM_NAME,
+                    config=ConsumerConfig(
+                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                        opt_start_seq=max(after_seq + 1, info.state.first_seq, 1),
+                        ack_policy=AckPolicy.NONE,
+                        inactive_threshold=30.0,
+                        mem_storage=True,
+                        num_replicas=1,
+                    ),
+                )
+                try:
+                    fetched = await subscription.fetch(limit, timeout=wait_s)
+                except NatsTimeoutError:
+                    fetched = []
+                finally:
+                    await subscription.unsubscribe()
+                messages = [StreamMessage(m.metadata.sequence.stream, m.subject, m.data) for m in fetched]
+                return StreamRead(messages, info.state.first_seq, newest)
+
+        return run_sync(_read())
+
+    def messages_by_seq(self, seqs: list[int]) -> list[StreamMessage]:
+        """The stored messages with these stream sequences (a run re-reads what its sensor saw); expired ones are
+        left out."""
+
+        async def _get() -> list[StreamMessage]:
+            async with self.jetstream() as (_, js):
+                found = []
+                for seq in seqs:
+                    try:
+                        message = await js.get_msg(STREAM_NAME, seq)
+                    except NotFoundError:
+                        continue
+                    found.append(StreamMessage(message.seq, message.subject, message.data or b""))
+                return found
+
+        return run_sync(_get())
