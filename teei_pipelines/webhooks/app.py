@@ -1,9 +1,9 @@
 """ASGI app: `create_app()`; started by `teei-pipelines webhooks` and by `make run`.
 
 Routes: `GET /health` (events-webhooks.md §1): 200 {status, db, nats}, 503 when PostgreSQL is unreachable; the
-Kintell and partner webhooks (`webhooks/sources.py`); the provider delivery-status webhooks (`webhooks/delivery.py`).
-Unknown routes answer 404 with a JSON error. A background task relays stored requests and domain events to
-JetStream.
+Kintell and partner webhooks (`webhooks/sources.py`); the provider delivery-status webhooks
+(`webhooks/delivery.py`); the manual triggers and their status (`webhooks/triggers.py`). Unknown routes answer
+404 with a JSON error. A background task relays stored requests and domain events to JetStream.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from teei_pipelines.resources.postgres import engine_for
 from teei_pipelines.settings import env, env_int
 from teei_pipelines.webhooks.delivery import delivery_routes
 from teei_pipelines.webhooks.sources import source_routes
+from teei_pipelines.webhooks.triggers import trigger_routes
 
 log = logging.getLogger(__name__)
 RELAY_BATCH = 500
@@ -107,5 +108,10 @@ def create_app(
             status_code=exc.status_code,
         )
 
-    routes = [Route("/health", health, methods=["GET"]), *source_routes(engine), *delivery_routes(engine)]
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        *source_routes(engine),
+        *delivery_routes(engine),
+        *trigger_routes(engine),
+    ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)

@@ -4,7 +4,12 @@ import dagster as dg
 
 from teei_pipelines.defs.common import KINTELL_WEBHOOKS, pending_work_sensor
 from teei_pipelines.defs.events.kintell import process_kintell_webhooks
-from teei_pipelines.defs.events.nats_sensors import PLATFORM_EVENTS, SUBSCRIPTIONS, process_events_job
+from teei_pipelines.defs.events.nats_sensors import (
+    PLATFORM_EVENTS,
+    SUBSCRIPTIONS,
+    nats_pipelines_trigger_sensor,
+    process_events_job,
+)
 from teei_pipelines.defs.events.partners import process_partner_callbacks
 
 partner_callbacks_sensor = pending_work_sensor(
@@ -23,5 +28,5 @@ kintell_webhooks_sensor = pending_work_sensor(
 defs = dg.Definitions(
     assets=[KINTELL_WEBHOOKS, PLATFORM_EVENTS],
     jobs=[process_partner_callbacks, process_kintell_webhooks, process_events_job],
-    sensors=[partner_callbacks_sensor, kintell_webhooks_sensor, *SUBSCRIPTIONS],
+    sensors=[partner_callbacks_sensor, kintell_webhooks_sensor, *SUBSCRIPTIONS, nats_pipelines_trigger_sensor],
 )

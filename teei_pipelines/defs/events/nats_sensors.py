@@ -12,21 +12,26 @@ messages by stream sequence. Asset targets get what they need in their run confi
 the analytics sync the 15-minute windows that hold the new enrollments, a forced snapshot its campaign.
 """
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import sqlalchemy as sa
 
 from teei_pipelines.defs.analytics.assets import USER_EVENTS_CH
-from teei_pipelines.defs.analytics.schedules import analytics_sync_job
+from teei_pipelines.defs.analytics.schedules import analytics_sync_job, finops_job
 from teei_pipelines.defs.campaigns.snapshots import campaign_snapshot_job
 from teei_pipelines.defs.common import BUDDY_EVENTS, IO_RETRY, KINTELL_WEBHOOKS
 from teei_pipelines.defs.events.handlers import handle_message
+from teei_pipelines.defs.impact.schedules import vis_daily_job
 from teei_pipelines.defs.q2q.schedules import q2q_evidence_job
 from teei_pipelines.domain import event_payloads as payloads
 from teei_pipelines.errors import ServiceUnavailableError
-from teei_pipelines.resources.nats import NatsResource, StreamMessage
+from teei_pipelines.outbox import finish_inbox_row
+from teei_pipelines.pgio import query
+from teei_pipelines.resources.nats import NatsResource, StreamMessage, StreamRead
 from teei_pipelines.resources.postgres import PostgresResource
 from teei_pipelines.settings import env_int, partition_start
 
@@ -197,6 +202,22 @@ def run_requests(batch: Batch, targets: list[Target], last_seq: int) -> list[dg.
     return requests
 
 
+def read_or_skip(context: dg.SensorEvaluationContext, nats: NatsResource, subject: str) -> StreamRead | dg.SkipReason:
+    """The messages after the sensor's cursor, or why there are none this tick (the cursor then stays)."""
+    cursor = int(context.cursor or 0)
+    try:
+        read = nats.read_after(subject, cursor, batch_size())
+    except ServiceUnavailableError as exc:
+        return dg.SkipReason(f"NATS unavailable; the cursor stays at {cursor} and the next tick resumes: {exc}")
+    if not read.messages:
+        return dg.SkipReason(f"no {subject} messages after stream sequence {cursor}")
+    if cursor and read.first_seq > cursor + 1:
+        context.log.warning(
+            "%s: messages %d..%d expired before they were read", subject, cursor + 1, read.first_seq - 1
+        )
+    return read
+
+
 def nats_sensor(subject: str, model: type | None, plan: Plan, jobs: list, source: dg.AssetKey, description: str):
     @dg.sensor(
         name=sensor_name(subject),
@@ -206,17 +227,9 @@ def nats_sensor(subject: str, model: type | None, plan: Plan, jobs: list, source
         description=description,
     )
     def _sensor(context: dg.SensorEvaluationContext, nats: NatsResource):
-        cursor = int(context.cursor or 0)
-        try:
-            read = nats.read_after(subject, cursor, batch_size())
-        except ServiceUnavailableError as exc:
-            return dg.SkipReason(f"NATS unavailable; the cursor stays at {cursor} and the next tick resumes: {exc}")
-        if not read.messages:
-            return dg.SkipReason(f"no {subject} messages after stream sequence {cursor}")
-        if cursor and read.messages[0].seq > cursor + 1 and read.first_seq > cursor + 1:
-            context.log.warning(
-                "%s: messages %d..%d expired before they were read", subject, cursor + 1, read.first_seq - 1
-            )
+        read = read_or_skip(context, nats, subject)
+        if isinstance(read, dg.SkipReason):
+            return read
         batch = parse_batch(subject, read.messages, model)
         for seq, reason in batch.rejected:
             context.log.warning("%s seq %d rejected: %s", subject, seq, reason)
@@ -285,3 +298,58 @@ SUBSCRIPTIONS = [
         ("user.registered", "New users → the welcome e-mail to userEmail."),
     )
 ]
+
+
+# --- manual triggers (§9) ------------------------------------------------------------------------------------------
+
+TRIGGER_SUBJECT = "pipelines.trigger.>"
+REQUEST_TAG = "teei/request_id"
+
+
+def trigger_run_requests(connection: sa.Connection, messages: Sequence[StreamMessage]) -> tuple[list, list]:
+    """One RunRequest per planned partition of each stored request (run_key `manual:<requestId>:<partition>`);
+    the request's inbox row becomes `processed`. Returns (run requests, rejected (seq, reason))."""
+    requests, rejected = [], []
+    for message in messages:
+        try:
+            inbox_id = json.loads(message.data)["inboxId"]
+            row = connection.execute(sa.text(query("triggers/request_by_inbox_id")), {"id": inbox_id}).first()
+            if row is None:
+                raise ValueError(f"no stored manual request {inbox_id}")
+            plan = json.loads(bytes(row.raw_body))["plan"]
+        except (ValueError, KeyError, TypeError, sa.exc.DataError) as exc:
+            rejected.append((message.seq, str(exc)))
+            continue
+        for partition in plan["partitions"]:
+            selection = plan.get("asset_selection")
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"manual:{row.delivery_id}:{partition or 'run'}",
+                    job_name=plan["job"],
+                    run_config=plan["run_config"],
+                    partition_key=partition,
+                    asset_selection=[dg.AssetKey(key) for key in selection] if selection else None,
+                    tags={REQUEST_TAG: row.delivery_id, "teei/trigger": row.event_type},
+                )
+            )
+        if row.status not in ("processed", "rejected", "dead"):
+            finish_inbox_row(connection, row.id, "processed", None)
+    return requests, rejected
+
+
+@dg.sensor(
+    name=sensor_name(TRIGGER_SUBJECT),
+    minimum_interval_seconds=sensor_interval_s(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[vis_daily_job, campaign_snapshot_job, analytics_sync_job, finops_job],
+    description="Manual trigger requests (POST /v1/…) → one run per partition, tagged teei/request_id.",
+)
+def nats_pipelines_trigger_sensor(context: dg.SensorEvaluationContext, nats: NatsResource, postgres: PostgresResource):
+    read = read_or_skip(context, nats, TRIGGER_SUBJECT)
+    if isinstance(read, dg.SkipReason):
+        return read
+    with postgres.begin() as connection:
+        requests, rejected = trigger_run_requests(connection, read.messages)
+    for seq, reason in rejected:
+        context.log.warning("pipelines.trigger seq %d rejected: %s", seq, reason)
+    return dg.SensorResult(run_requests=requests, cursor=str(read.messages[-1].seq))
