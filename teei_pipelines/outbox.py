@@ -109,7 +109,7 @@ def relay_inbox(engine: sa.Engine, nats: NatsResource, limit: int = 500) -> Rela
                         "deliveryId": row.delivery_id,
                     }
                 ).encode(),
-                row.id,
+                row.id if not row.replay_count else f"{row.id}:replay:{row.replay_count}",  # §4 DLQ replay
             )
             for row in rows
         ]

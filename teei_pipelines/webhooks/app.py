@@ -2,8 +2,9 @@
 
 Routes: `GET /health` (events-webhooks.md §1): 200 {status, db, nats}, 503 when PostgreSQL is unreachable; the
 Kintell and partner webhooks (`webhooks/sources.py`); the provider delivery-status webhooks
-(`webhooks/delivery.py`); the manual triggers and their status (`webhooks/triggers.py`). Unknown routes answer
-404 with a JSON error. A background task relays stored requests and domain events to JetStream.
+(`webhooks/delivery.py`); the manual triggers and their status (`webhooks/triggers.py`); the DLQ
+(`webhooks/dlq.py`). Unknown routes answer 404 with a JSON error. A background task relays stored requests and
+domain events to JetStream.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from teei_pipelines.resources.nats import NatsResource
 from teei_pipelines.resources.postgres import engine_for
 from teei_pipelines.settings import env, env_int
 from teei_pipelines.webhooks.delivery import delivery_routes
+from teei_pipelines.webhooks.dlq import dlq_routes
 from teei_pipelines.webhooks.sources import source_routes
 from teei_pipelines.webhooks.triggers import trigger_routes
 
@@ -112,6 +114,7 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         *source_routes(engine),
         *delivery_routes(engine),
+        *dlq_routes(engine),
         *trigger_routes(engine),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)

@@ -153,3 +153,31 @@ def test_a_stored_body_that_no_longer_validates_is_rejected(engine):
     report = process_kintell_inbox(engine)
     assert report.rejected == 1
     assert rows(engine, "SELECT status FROM webhook_inbox") == [("rejected",)]
+
+
+def test_dead_letters_are_listed_and_replayed_through_the_relay(client, engine, nats, monkeypatch):
+    from teei_pipelines.outbox import relay_inbox
+
+    monkeypatch.setenv("TRIGGER_API_TOKEN", "ops-token")
+    auth = {"Authorization": "Bearer ops-token"}
+    post(client, "/v1/webhooks/session-completed", COMPLETED, "d-dead")
+    assert relay_inbox(engine, nats).published == 1
+    for _ in range(2):
+        with pytest.raises(dg.Failure):
+            process_kintell_inbox(engine)
+    process_kintell_inbox(engine)  # the third failure: dead
+
+    listing = client.get("/v1/webhooks/dlq?limit=10", headers=auth).json()
+    assert [m["deliveryId"] for m in listing["messages"]] == ["d-dead"]
+    assert listing["stats"]["totalMessages"] == 1 and listing["stats"]["byEventType"] == {"session_completed": 1}
+    assert client.get("/v1/webhooks/dlq?limit=0", headers=auth).status_code == 400
+    assert client.get("/v1/webhooks/dlq").status_code == 401
+
+    assert client.post("/v1/webhooks/dlq/kintell/unknown/replay", headers=auth).status_code == 404
+    replay = client.post("/v1/webhooks/dlq/kintell/d-dead/replay", headers=auth)
+    assert replay.status_code == 202 and replay.json()["replay"] == 1
+    # the relay republishes under a new msg id (JetStream would drop the original id as a duplicate)
+    assert relay_inbox(engine, nats).published == 1
+    add_users(engine, "p@example.org", "v@example.org")
+    assert process_kintell_inbox(engine).processed == 1
+    assert rows(engine, "SELECT status, attempts, replay_count FROM webhook_inbox") == [("processed", 1, 1)]
