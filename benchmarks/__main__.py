@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import analytics_bench, campaigns_bench, notifications_bench, q2q_bench, vis_bench
+from benchmarks import analytics_bench, campaigns_bench, events_bench, notifications_bench, q2q_bench, vis_bench
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -32,6 +32,12 @@ def main() -> int:
     email_rows, mail = notifications_bench.run(int(os.environ.get("BENCH_EMAILS", 10_000)))
     rows += email_rows
     rows += q2q_bench.run(int(os.environ.get("BENCH_TEXTS", 100_000)))
+    event_rows, events = events_bench.run(
+        float(os.environ.get("BENCH_WEBHOOK_RATE", 500)),
+        float(os.environ.get("BENCH_WEBHOOK_SECONDS", 30)),
+        int(os.environ.get("BENCH_MESSAGES", 100_000)),
+    )
+    rows += event_rows
 
     header = "| metric | value | baseline | baseline value | ratio (baseline / value) | target |"
     lines = [header, "|---|---|---|---|---|---|"]
@@ -53,6 +59,15 @@ def main() -> int:
         f"ClickHouse postgresql() pull {sync['peer_rows_per_s']:,.0f} rows/s.",
         f"E-mail: worker {mail['worker_per_s']:,.0f} e-mails/s, plain smtplib loop {mail['loop_per_s']:,.0f} e-mails/s "
         "(the local aiosmtpd process is the bottleneck for both).",
+        f"Webhooks: {events['webhook']['requests']:,} signed requests, {events['webhook']['errors']} errors, "
+        f"{events['webhook']['stored']:,} stored, {events['webhook']['published']:,} relayed to JetStream, "
+        f"{events['webhook']['lost']} lost.",
+        f"NATS sensor: {events['sensor']['messages']:,} messages published in {events['sensor']['publish_s']:.1f} s, "
+        f"drained in {events['sensor']['ticks']} ticks ({events['sensor']['drain_s']:.1f} s; mean tick "
+        f"{events['sensor']['mean_tick_s'] * 1000:.0f} ms, "
+        f"longest {events['sensor']['longest_tick_s'] * 1000:.0f} ms); "
+        f"event → run request p50 {events['sensor']['latency_p50_ms']:.0f} ms with ticks back to back (the deployed "
+        "sensor adds up to NATS_SENSOR_INTERVAL_S).",
     ]
     table = "\n".join(lines)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

@@ -7,6 +7,7 @@ after committing, so events flow even when the receiver is down. Publishing uses
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,18 +59,29 @@ class RelayReport:
 def _publish(
     nats: NatsResource, messages: list[tuple[Any, str, bytes, str]]
 ) -> tuple[list[tuple[Any, int, bool]], str | None]:
-    """Publish (row id, subject, payload, msg id) in order over one connection; stops at the first error."""
+    """Publish (row id, subject, payload, msg id) in order over one connection, pipelined: every message is on the
+    wire before the first ack is awaited (one connection keeps the order). Returns the acked rows and the first
+    error; rows without an ack stay pending and go again next pass (their msg id makes a repeat harmless)."""
 
     async def publish_all() -> tuple[list[tuple[Any, int, bool]], str | None]:
-        acks: list[tuple[Any, int, bool]] = []
         try:
             async with nats.jetstream() as (_, js):
-                for row_id, subject, payload, msg_id in messages:
-                    ack = await js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
-                    acks.append((row_id, ack.seq, bool(ack.duplicate)))
+                results = await asyncio.gather(
+                    *(
+                        js.publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+                        for _, subject, payload, msg_id in messages
+                    ),
+                    return_exceptions=True,
+                )
         except Exception as exc:
-            return acks, f"{type(exc).__name__}: {exc}"
-        return acks, None
+            return [], f"{type(exc).__name__}: {exc}"
+        acks = [
+            (row_id, result.seq, bool(result.duplicate))
+            for (row_id, *_), result in zip(messages, results, strict=True)
+            if not isinstance(result, BaseException)
+        ]
+        errors = [result for result in results if isinstance(result, BaseException)]
+        return acks, (f"{type(errors[0]).__name__}: {errors[0]}" if errors else None)
 
     return run_sync(publish_all())
 
@@ -81,11 +93,16 @@ def relay_outbox(engine: sa.Engine, nats: NatsResource, limit: int = 500) -> Rel
         if not rows:
             return RelayReport(0, 0, 0)
         acks, error = _publish(nats, [(row.id, row.subject, row.payload.encode(), row.msg_id) for row in rows])
-        for row_id, seq, _ in acks:
-            connection.execute(sa.text(query("events/outbox_mark_published")), {"id": row_id, "seq": seq})
+        if acks:
+            connection.execute(
+                sa.text(query("events/outbox_mark_published")),
+                {"ids": [row_id for row_id, _, _ in acks], "seqs": [seq for _, seq, _ in acks]},
+            )
         failed = len(rows) - len(acks)
         if error is not None and failed:
-            connection.execute(sa.text(query("events/outbox_mark_failed")), {"id": rows[len(acks)].id, "error": error})
+            acked = {row_id for row_id, _, _ in acks}
+            first_failed = next(row.id for row in rows if row.id not in acked)
+            connection.execute(sa.text(query("events/outbox_mark_failed")), {"id": first_failed, "error": error})
     duplicates = sum(duplicate for _, _, duplicate in acks)
     return RelayReport(len(acks) - duplicates, duplicates, failed, error)
 
@@ -116,7 +133,8 @@ def relay_inbox(engine: sa.Engine, nats: NatsResource, limit: int = 500) -> Rela
         acks, error = _publish(nats, messages)
         if acks:
             connection.execute(
-                sa.text(query("webhooks/inbox_mark_published")), [{"id": row_id, "seq": seq} for row_id, seq, _ in acks]
+                sa.text(query("webhooks/inbox_mark_published")),
+                {"ids": [row_id for row_id, _, _ in acks], "seqs": [seq for _, seq, _ in acks]},
             )
     duplicates = sum(duplicate for _, _, duplicate in acks)
     return RelayReport(len(acks) - duplicates, duplicates, len(rows) - len(acks), error)

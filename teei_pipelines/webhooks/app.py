@@ -21,16 +21,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from teei_pipelines.outbox import RelayReport, relay_inbox, relay_outbox
+from teei_pipelines.pgio import libpq_uri
 from teei_pipelines.resources.nats import NatsResource
 from teei_pipelines.resources.postgres import engine_for
 from teei_pipelines.settings import env, env_int
 from teei_pipelines.webhooks.delivery import delivery_routes
 from teei_pipelines.webhooks.dlq import dlq_routes
+from teei_pipelines.webhooks.pipeline import AsyncInbox
 from teei_pipelines.webhooks.sources import source_routes
 from teei_pipelines.webhooks.triggers import trigger_routes
 
 log = logging.getLogger(__name__)
-RELAY_BATCH = 500
+RELAY_BATCH = 100  # small passes keep the relay from holding the GIL long enough to delay requests
 RELAY_MAX_BACKOFF_S = 10.0
 
 
@@ -85,13 +87,15 @@ def create_app(
         relay_interval_s = env_int("WEBHOOK_RELAY_INTERVAL_MS", 500, minimum=0) / 1000
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette):
+    async def lifespan(app: Starlette):
+        app.state.inbox = AsyncInbox(libpq_uri(engine), env_int("WEBHOOK_DB_CONNECTIONS", 8, minimum=1))
         task = asyncio.create_task(relay_forever(engine, nats, relay_interval_s)) if relay_interval_s else None
         yield
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await app.state.inbox.close()
 
     async def health(_: Request) -> JSONResponse:
         db_status, nats_status = await asyncio.gather(asyncio.to_thread(_check_db, engine), _check_nats(nats))

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -82,27 +84,94 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def store(engine: sa.Engine, request: Request, body: bytes, delivery: Delivery) -> tuple[str, str]:
-    """Insert into webhook_inbox; returns (outcome, inbox id) with outcome accepted, duplicate or conflict."""
-    digest = hashlib.sha256(body).hexdigest()
+def inbox_params(request: Request, body: bytes, delivery: Delivery) -> dict[str, Any]:
     headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
-    params = {
+    return {
         "source": delivery.source,
         "endpoint": request.url.path,
         "event_type": delivery.event_type,
         "delivery_id": delivery.delivery_id,
         "headers": json.dumps(headers),
         "raw_body": body,
-        "body_sha256": digest,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
         "content_type": request.headers.get("content-type"),
         "nats_subject": delivery.subject,
     }
+
+
+def store(engine: sa.Engine, request: Request, body: bytes, delivery: Delivery) -> tuple[str, str]:
+    """Insert into webhook_inbox; returns (outcome, inbox id) with outcome accepted, duplicate or conflict."""
+    params = inbox_params(request, body, delivery)
     with engine.begin() as connection:
         inserted = connection.execute(sa.text(query("webhooks/inbox_insert")), params).scalar()
         if inserted is not None:
             return "accepted", inserted
         existing = connection.execute(sa.text(query("webhooks/inbox_existing")), params).one()
-    return ("duplicate" if existing.body_sha256 == digest else "conflict"), existing.id
+    return ("duplicate" if existing.body_sha256 == params["body_sha256"] else "conflict"), existing.id
+
+
+_BIND = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+def psycopg_query(name: str) -> str:
+    """A query file with SQLAlchemy's `:name` binds rewritten to psycopg's `%(name)s` (`::` casts untouched)."""
+    return _BIND.sub(r"%(\1)s", query(name))
+
+
+class AsyncInbox:
+    """webhook_inbox writes from the event loop (events-webhooks.md §2 step 6): a few autocommit psycopg
+    connections, so storing a request is one round trip with no thread hop. The relay and the processing jobs keep
+    using SQLAlchemy; this is only the hot path of the receiver."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self.dsn = dsn
+        self.size = size
+        self._idle: asyncio.Queue[psycopg.AsyncConnection] = asyncio.Queue()
+        self._opened = 0
+        self._insert = psycopg_query("webhooks/inbox_insert")
+        self._existing = psycopg_query("webhooks/inbox_existing")
+
+    async def _acquire(self) -> psycopg.AsyncConnection:
+        if self._idle.empty() and self._opened < self.size:
+            self._opened += 1
+            try:
+                return await psycopg.AsyncConnection.connect(self.dsn, autocommit=True, connect_timeout=5)
+            except BaseException:
+                self._opened -= 1
+                raise
+        return await self._idle.get()
+
+    async def store(self, request: Request, body: bytes, delivery: Delivery) -> tuple[str, str]:
+        params = inbox_params(request, body, delivery)
+        connection = await self._acquire()
+        try:
+            inserted = await (await connection.execute(self._insert, params)).fetchone()
+            if inserted is not None:
+                outcome = ("accepted", inserted[0])
+            else:
+                existing = await (await connection.execute(self._existing, params)).fetchone()
+                outcome = ("duplicate" if existing[1] == params["body_sha256"] else "conflict", existing[0])
+        except BaseException:
+            self._opened -= 1  # a broken connection is dropped, the next request opens a fresh one
+            await connection.close()
+            raise
+        self._idle.put_nowait(connection)
+        return outcome
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            await self._idle.get_nowait().close()
+
+
+async def store_request(engine: sa.Engine, request: Request, body: bytes, delivery: Delivery) -> tuple[str, str]:
+    """Store through the app's AsyncInbox when the app runs one (its lifespan opens it), else in a thread."""
+    inbox = getattr(request.app.state, "inbox", None)
+    if inbox is not None:
+        return await inbox.store(request, body, delivery)
+    return await asyncio.to_thread(store, engine, request, body, delivery)
+
+
+STORE_ERRORS = (sa.exc.SQLAlchemyError, psycopg.Error, OSError)
 
 
 async def receive(
@@ -134,8 +203,8 @@ async def receive(
             else error(400, "invalid_payload", str(exc))
         )
     try:
-        outcome, _ = await asyncio.to_thread(store, engine, request, body, delivery)
-    except sa.exc.SQLAlchemyError:
+        outcome, _ = await store_request(engine, request, body, delivery)
+    except STORE_ERRORS:
         return error(503, "unavailable")
     if outcome == "conflict":
         return error(409, "delivery_id_conflict")

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from teei_pipelines.domain import triggers
 from teei_pipelines.pgio import query
 from teei_pipelines.settings import env, env_int, partition_start
-from teei_pipelines.webhooks.pipeline import Delivery, error, max_body_bytes, read_body, store
+from teei_pipelines.webhooks.pipeline import STORE_ERRORS, Delivery, error, max_body_bytes, read_body, store_request
 
 REQUEST_TAG = "teei/request_id"
 
@@ -91,8 +91,8 @@ def trigger_endpoint(engine: sa.Engine, trigger: str):
         stored_body = json.dumps({"request": body, "plan": plan.to_json()}, sort_keys=True).encode()
         delivery = Delivery("manual", trigger, request_id, f"pipelines.trigger.{trigger}")
         try:
-            outcome, _ = await asyncio.to_thread(store, engine, request, stored_body, delivery)
-        except sa.exc.SQLAlchemyError:
+            outcome, _ = await store_request(engine, request, stored_body, delivery)
+        except STORE_ERRORS:
             return error(503, "unavailable")
         if outcome == "conflict":
             return error(409, "idempotency_key_conflict", "this Idempotency-Key was used for a different request")

@@ -1,1 +1,5 @@
-UPDATE event_outbox SET published_at = now(), nats_seq = :seq, last_error = NULL WHERE id = :id
+-- events-webhooks.md §4: after the PubAcks, one statement for the whole batch.
+UPDATE event_outbox o
+SET published_at = now(), nats_seq = acked.seq, last_error = NULL
+FROM unnest(CAST(:ids AS uuid[]), CAST(:seqs AS bigint[])) AS acked(id, seq)
+WHERE o.id = acked.id
