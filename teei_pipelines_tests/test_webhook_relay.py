@@ -88,3 +88,68 @@ def test_webhooks_accepted_while_nats_is_down_all_reach_jetstream_once(database_
     messages = stream_messages(url, "webhooks.sms.twilio")
     assert sorted(msg_id for _, msg_id in messages) == sorted(ids)  # each inbox row exactly once
     assert relay_inbox(engine, NatsResource(url=url)).published == 0  # nothing left to send
+
+
+def test_a_burst_of_1000_kintell_webhooks_during_a_nats_outage_loses_nothing(
+    database_url, engine, own_nats, monkeypatch
+):
+    """Inbox rows, stream messages and runs: 1,000 signed session-completed webhooks while NATS is down all reach
+    JetStream once after it is back; processed, their 1,000 domain events are requested by the sensor in bounded
+    batches that together cover every stream sequence exactly once."""
+    import json
+
+    import dagster as dg
+
+    from teei_pipelines.defs.events.kintell import process_kintell_inbox
+    from teei_pipelines.defs.events.nats_sensors import SUBSCRIPTIONS
+    from teei_pipelines.outbox import relay_outbox
+    from teei_pipelines_tests.test_source_webhooks import COMPLETED, kintell_headers
+
+    url, state, start = own_nats
+    monkeypatch.setenv("KINTELL_WEBHOOK_SECRET", "kintell-secret")
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO users (email) VALUES ('p@example.org'), ('v@example.org')"))
+    stop_process(state["process"], "nats-server", grace_s=5)
+    with TestClient(create_app(database_url, url, relay_interval_s=0.1)) as client:
+        for index in range(1000):
+            body = json.dumps({**COMPLETED, "session_id": f"burst-{index}"}).encode()
+            response = client.post(
+                "/v1/webhooks/session-completed", content=body, headers=kintell_headers(body, delivery=f"b-{index}")
+            )
+            assert response.status_code == 202
+        with engine.connect() as connection:
+            assert (
+                connection.execute(sa.text("SELECT count(*) FROM webhook_inbox WHERE status = 'received'")).scalar_one()
+                == 1000
+            )
+        state["process"] = start()
+        deadline = time.monotonic() + 60
+        published = 0
+        while time.monotonic() < deadline and published < 1000:
+            with engine.connect() as connection:
+                published = connection.execute(
+                    sa.text("SELECT count(*) FROM webhook_inbox WHERE status = 'published'")
+                ).scalar_one()
+            time.sleep(0.3)
+    assert published == 1000
+    assert len(stream_messages(url, "webhooks.kintell.session_completed")) == 1000
+
+    nats = NatsResource(url=url)
+    assert process_kintell_inbox(engine, limit=2000).processed == 1000
+    assert relay_outbox(engine, nats, limit=2000).published == 1000
+    sensor = next(s for s in SUBSCRIPTIONS if s.name == "nats_kintell_session_completed_sensor")
+    cursor, covered, runs = None, [], 0
+    while True:
+        context = dg.build_sensor_context(
+            cursor=cursor, resources={"nats": nats}, instance=dg.DagsterInstance.ephemeral()
+        )
+        result = sensor(context)
+        if isinstance(result, dg.SkipReason):
+            break
+        runs += len(result.run_requests)
+        events_run = next(r for r in result.run_requests if r.job_name == "process_events_job")
+        covered += events_run.run_config["ops"]["process_events"]["config"]["stream_sequences"]
+        cursor = result.cursor
+    event_seqs = [seq for seq, _ in stream_messages(url, "kintell.session.completed")]
+    assert sorted(covered) == event_seqs and len(event_seqs) == 1000
+    assert runs >= 20  # ten batches of 100, each an events run and an evidence run (plus its analytics window)
