@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -293,6 +294,8 @@ class DevStack:
             "EMAIL_PROVIDER": os.environ.get("EMAIL_PROVIDER", "smtp"),
             "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
             "SMTP_PORT": os.environ.get("SMTP_PORT", str(smtp_port)),
+            # manual triggers and DLQ endpoints: the operator's token, else one kept in .teei/ across restarts
+            "TRIGGER_API_TOKEN": os.environ.get("TRIGGER_API_TOKEN") or self._local_trigger_token(),
         }
         NatsResource(url=self.env["NATS_URL"]).ensure_stream()
         self._cli("migrate")
@@ -311,6 +314,13 @@ class DevStack:
             )
         )
         return self.env
+
+    def _local_trigger_token(self) -> str:
+        path = self.paths.root / "trigger_token"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def _cli(self, *args: str) -> None:
         command = [sys.executable, "-m", "teei_pipelines.cli", *args]
@@ -417,6 +427,8 @@ class DevStack:
             f"  NATS JetStream {self.env['NATS_URL']}  (stream TEEI_EVENTS, data {self.paths.nats})",
             f"  ClickHouse     {self.env['CLICKHOUSE_DSN']}  (chDB, opened only by runs)",
             f"  Webhooks       http://127.0.0.1:{self.receiver_port}/health",
+            f"  Triggers       curl -X POST -H 'Authorization: Bearer {self.env['TRIGGER_API_TOKEN']}' "
+            f"http://127.0.0.1:{self.receiver_port}/v1/analytics/sync",
             f"  Mail (SMTP)    127.0.0.1:{self.env['SMTP_PORT']}  (every e-mail lands in {self.paths.mail})",
         ]
         if headless:

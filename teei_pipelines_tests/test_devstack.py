@@ -141,6 +141,25 @@ def test_headless_stack_starts_serves_and_stops_cleanly(tmp_path):
             time.sleep(3)
         engine.dispose()
         assert all(outcome.values()), outcome
+
+        # A manual trigger through the whole stack: the receiver stores it, the relay publishes it, the daemon's
+        # nats_pipelines_trigger_sensor launches the run, and GET on the request shows it succeeded.
+        token = (root / "trigger_token").read_text().strip()
+        auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{receiver_port}/v1/analytics/sync", data=b"{}", headers=auth, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            accepted = json.loads(response.read())
+        assert response.status == 202 and accepted["job"] == "analytics_sync_job"
+        status_url = f"http://127.0.0.1:{receiver_port}/v1/pipelines/requests/{accepted['requestId']}"
+        deadline = time.monotonic() + 240
+        status: dict = {}
+        while time.monotonic() < deadline and status.get("summary", {}).get("byStatus") != {"SUCCESS": 1}:
+            with urllib.request.urlopen(urllib.request.Request(status_url, headers=auth), timeout=10) as response:
+                status = json.loads(response.read())
+            time.sleep(3)
+        assert status["summary"]["byStatus"] == {"SUCCESS": 1}, status
     finally:
         process.send_signal(signal.SIGINT)
         remaining = process.communicate(timeout=90)[0]
