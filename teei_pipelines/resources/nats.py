@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -181,7 +182,12 @@ class NatsResource(dg.ConfigurableResource):
                 except NatsTimeoutError:
                     fetched = []
                 finally:
+                    # delete the ephemeral consumer now rather than after its inactivity threshold: ticks back to
+                    # back would otherwise pile up consumers until the server's limit
+                    consumer = (await subscription.consumer_info()).name
                     await subscription.unsubscribe()
+                    with contextlib.suppress(NotFoundError):
+                        await js.delete_consumer(STREAM_NAME, consumer)
                 messages = [StreamMessage(m.metadata.sequence.stream, m.subject, m.data) for m in fetched]
                 return StreamRead(messages, info.state.first_seq, newest)
 
