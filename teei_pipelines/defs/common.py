@@ -54,6 +54,20 @@ def freshness_daily() -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=48), warn_window=timedelta(hours=26))
 
 
+def freshness_every(minutes: int) -> dg.FreshnessPolicy:
+    """For assets refreshed every few minutes: warn after three missed runs, fail after six."""
+    return dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(minutes=6 * minutes), warn_window=timedelta(minutes=3 * minutes)
+    )
+
+
+def violations_check(postgres: PostgresResource, name: str, query_name: str, **params: Any) -> dg.AssetCheckResult:
+    """An asset check whose query returns one count of violating rows: 0 passes."""
+    with postgres.connect() as connection:
+        violations = connection.execute(sa.text(query(query_name)), params).scalar_one()
+    return dg.AssetCheckResult(check_name=name, passed=violations == 0, metadata={"violations": violations})
+
+
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,

@@ -47,21 +47,29 @@ class PostgresResource(dg.ConfigurableResource):
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
         """One transaction: commits on success, rolls back on error."""
-        with self.engine.begin() as connection:
+        with self.unreachable_as_error(), self.engine.begin() as connection:
             yield connection
 
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as connection:
+        with self.unreachable_as_error(), self.engine.connect() as connection:
             yield connection
 
-    def ping(self) -> None:
-        """Fail fast, with a message naming the variable, when the server is unreachable."""
+    @contextmanager
+    def unreachable_as_error(self) -> Iterator[None]:
+        """A lost or refused connection (an OperationalError without SQLSTATE: the server never answered) becomes
+        ServiceUnavailableError naming DATABASE_URL, so a failed run says what is wrong; SQL errors pass as they are."""
         try:
-            with self.engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
+            yield
         except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) is not None:
+                raise
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise ServiceUnavailableError(
                 f"DATABASE_URL: PostgreSQL at {redact_dsn(self.dsn)} is unreachable: {reason}"
             ) from None
+
+    def ping(self) -> None:
+        """Fail fast, with a message naming the variable, when the server is unreachable."""
+        with self.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))

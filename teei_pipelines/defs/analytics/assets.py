@@ -17,6 +17,7 @@ from teei_pipelines.defs.common import (
     PROGRAM_ENROLLMENTS,
     daily_partitions,
     freshness_daily,
+    freshness_every,
     source_table,
 )
 from teei_pipelines.domain import sync as rules
@@ -76,6 +77,7 @@ def window_sync_asset(key: dg.AssetKey, target: sync_io.SyncTarget, upstream: dg
         deps=[upstream],
         pool=CLICKHOUSE_POOL,
         retry_policy=IO_RETRY,
+        freshness_policy=freshness_every(15),
         group_name="analytics",
         kinds={"postgres", "polars", "clickhouse"},
         owners=OWNERS,
@@ -169,6 +171,7 @@ campaign_metrics_ch = window_sync_asset(
 
 @dg.asset(
     key=COMPANIES_CH,
+    freshness_policy=freshness_every(15),
     description=(
         "companies → companies_ch, a full refresh every sync: this run's rows get a new _version and older "
         "versions are deleted, so ClickHouse mirrors PostgreSQL including deletes (analytics.md §5)."
@@ -215,6 +218,7 @@ SYNCED_COUNT_KEYS = {
 
 @dg.asset(
     key=SYNCED_EVENT,
+    freshness_policy=freshness_every(15),
     description=(
         "analytics.synced for each synced window (analytics.md §4): an event_outbox row with Nats-Msg-Id "
         "analytics.synced:<window start> and the rows written per table, relayed to JetStream."

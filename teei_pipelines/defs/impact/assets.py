@@ -12,7 +12,14 @@ import polars as pl
 import sqlalchemy as sa
 from pydantic import Field
 
-from teei_pipelines.defs.common import BUDDY_EVENTS, IO_RETRY, PROGRAM_ENROLLMENTS, daily_partitions, freshness_daily
+from teei_pipelines.defs.common import (
+    BUDDY_EVENTS,
+    IO_RETRY,
+    PROGRAM_ENROLLMENTS,
+    daily_partitions,
+    freshness_daily,
+    violations_check,
+)
 from teei_pipelines.defs.impact import vis_store
 from teei_pipelines.domain.rounding import fixed
 from teei_pipelines.domain.vis import DecayParams
@@ -184,13 +191,22 @@ def _newest_day_or_skip(
     ),
     deps=[VIS_DAILY],
     kinds={"postgres"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "vis_scores_valid",
+            asset=VIS_LATEST,
+            description="One row per user, rank ≥ 1, percentile within 0..100 and current_vis ≥ 0 in vis_scores.",
+        )
+    ],
 )
 def vis_scores(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     day, skipped = _newest_day_or_skip(context, postgres)
     if skipped is not None:
-        return skipped
+        check = violations_check(postgres, "vis_scores_valid", "impact/check_vis_scores")
+        return dg.MaterializeResult(metadata=skipped.metadata, check_results=[check])
     rows = vis_store.refresh_vis_scores(postgres.engine, day)
-    return dg.MaterializeResult(metadata={"partition": day.isoformat(), "rows": rows})
+    check = violations_check(postgres, "vis_scores_valid", "impact/check_vis_scores")
+    return dg.MaterializeResult(metadata={"partition": day.isoformat(), "rows": rows}, check_results=[check])
 
 
 @vis_asset(
@@ -201,11 +217,19 @@ def vis_scores(context: dg.AssetExecutionContext, postgres: PostgresResource) ->
     ),
     deps=[VIS_LATEST, PROGRAM_ENROLLMENTS],
     kinds={"postgres", "polars"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "average_vis_in_range",
+            asset=PROGRAM_INSTANCE_VIS,
+            description="Every stored average_vis_score lies between 0 and the highest current_vis in vis_scores.",
+        )
+    ],
 )
 def program_instance_vis(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     day, skipped = _newest_day_or_skip(context, postgres)
     if skipped is not None:
-        return skipped
+        check = violations_check(postgres, "average_vis_in_range", "impact/check_program_instance_vis")
+        return dg.MaterializeResult(metadata=skipped.metadata, check_results=[check])
     with postgres.begin() as connection:
         per_user = copy_out(
             connection,
@@ -227,5 +251,6 @@ def program_instance_vis(context: dg.AssetExecutionContext, postgres: PostgresRe
             "instances": instances,
             "instances_with_scored_users": len(instance_ids),
             "rows_changed": updated,
-        }
+        },
+        check_results=[violations_check(postgres, "average_vis_in_range", "impact/check_program_instance_vis")],
     )

@@ -8,7 +8,7 @@ import time
 import dagster as dg
 import sqlalchemy as sa
 
-from teei_pipelines.defs.common import IO_RETRY, source_table
+from teei_pipelines.defs.common import IO_RETRY, freshness_daily, source_table
 from teei_pipelines.pgio import query
 from teei_pipelines.resources.postgres import PostgresResource
 from teei_pipelines.settings import env_cron
@@ -35,6 +35,7 @@ def update_completeness(connection: sa.Connection, user_ids: list[str] | None) -
         )
     ],
     retry_policy=IO_RETRY,
+    freshness_policy=freshness_daily(),
     pool="postgres",
     group_name="profiles",
     kinds={"postgres"},

@@ -8,7 +8,7 @@ import dagster as dg
 import sqlalchemy as sa
 from pydantic import Field
 
-from teei_pipelines.defs.common import IO_RETRY, KINTELL_SESSIONS, daily_partitions
+from teei_pipelines.defs.common import IO_RETRY, KINTELL_SESSIONS, daily_partitions, freshness_daily, violations_check
 from teei_pipelines.defs.q2q import store
 from teei_pipelines.defs.q2q.evidence import extract_evidence
 from teei_pipelines.pgio import query
@@ -88,7 +88,14 @@ def evidence(context: dg.AssetExecutionContext, config: EvidenceConfig, postgres
         "Warms q2q_cache before business hours: five common prompts, then the five taxonomy-v1 entries the evidence "
         "extractor reads; expired rows are deleted afterwards."
     ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "cache_warm", asset=CACHE, description="All ten warm-up keys are in q2q_cache and unexpired after the run."
+        )
+    ],
     retry_policy=IO_RETRY,
+    # weekday mornings: a long weekend is the longest normal gap
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=4), warn_window=timedelta(hours=74)),
     pool="postgres",
     group_name="q2q",
     kinds={"postgres"},
@@ -115,7 +122,9 @@ def cache(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.M
     }
     if failures:
         raise dg.Failure(f"{len(failures)} cache warm-up tasks failed", metadata={**metadata, "errors": failures})
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(
+        metadata=metadata, check_results=[violations_check(postgres, "cache_warm", "q2q/check_cache_warm")]
+    )
 
 
 def open_next_period(postgres: PostgresResource, window: str, closing: date, next_start: date) -> dict:
@@ -139,12 +148,15 @@ def open_next_period(postgres: PostgresResource, window: str, closing: date, nex
     }
 
 
-def budget_asset(key: dg.AssetKey, partitions: dg.PartitionsDefinition, description: str):
+def budget_asset(
+    key: dg.AssetKey, partitions: dg.PartitionsDefinition, description: str, freshness: dg.FreshnessPolicy
+):
     return dg.asset(
         key=key,
         description=description,
         partitions_def=partitions,
         retry_policy=IO_RETRY,
+        freshness_policy=freshness,
         pool="postgres",
         group_name="q2q",
         kinds={"postgres"},
@@ -191,6 +203,7 @@ def overspend_check(key: dg.AssetKey, postgres: PostgresResource) -> dg.AssetChe
     BUDGET_DAILY,
     DAILY,
     "Budget reset, daily: after day D ends, opens D+1's daily usage rows (spent 0) and reports D's closing spend.",
+    freshness_daily(),
 )
 def budget_periods_daily(context: dg.AssetExecutionContext, postgres: PostgresResource):
     closing = date.fromisoformat(context.partition_key)
@@ -202,6 +215,7 @@ def budget_periods_daily(context: dg.AssetExecutionContext, postgres: PostgresRe
     BUDGET_MONTHLY,
     MONTHLY,
     "Budget reset, monthly: after month M ends, opens M+1's monthly usage rows and reports M's closing spend.",
+    dg.FreshnessPolicy.time_window(fail_window=timedelta(days=33), warn_window=timedelta(days=32)),
 )
 def budget_periods_monthly(context: dg.AssetExecutionContext, postgres: PostgresResource):
     closing = date.fromisoformat(context.partition_key)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import sqlalchemy as sa
 
-from teei_pipelines.defs.common import IO_RETRY
+from teei_pipelines.defs.common import IO_RETRY, freshness_every
 from teei_pipelines.defs.synthetics import monitors
 from teei_pipelines.defs.synthetics.store import record_outcomes, write_probes
 from teei_pipelines.domain import monitors as rules
@@ -202,6 +202,8 @@ def store_and_report(
             group_name="synthetics",
             kinds={"clickhouse", "postgres"},
             owners=OWNERS,
+            # only when the tenant monitors run at all (SYNTHETICS_ENABLED); every 5 minutes
+            freshness_policy=freshness_every(5) if synthetics_enabled() else None,
         )
     ],
     check_specs=check_specs(PROBES, rules.TENANT_MONITORS),
@@ -233,6 +235,7 @@ def probes(context: dg.AssetExecutionContext, postgres: PostgresResource, clickh
             group_name="synthetics",
             kinds={"clickhouse", "postgres"},
             owners=OWNERS,
+            freshness_policy=freshness_every(1),
         )
     ],
     check_specs=check_specs(FAST_PROBES, fast_monitor_types()),
