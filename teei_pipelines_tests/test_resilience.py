@@ -45,16 +45,17 @@ def test_postgres_down_fails_clearly_alerts_and_a_retry_after_restart_succeeds(t
             [completeness], resources={"postgres": postgres}, instance=instance, raise_on_error=False
         )
         assert not failed.success
-        message = failed.get_step_failure_events()[0].step_failure_data.error.message
-        assert message.startswith("teei_pipelines.errors.ServiceUnavailableError: DATABASE_URL: PostgreSQL at")
-        assert "is unreachable" in message
+        error = failed.get_step_failure_events()[0].step_failure_data.error
+        assert error.message.startswith("Exceeded max_retries of 3")
+        assert "ServiceUnavailableError: DATABASE_URL: PostgreSQL at" in error.to_string()
+        assert "is unreachable" in error.to_string()
         attempts = [e for e in failed.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
         assert len(attempts) == 3  # IO_RETRY tried three more times before giving up
 
         # Back up: the run-failure sensor enqueues the job-failed alert for that run, once.
         server = start_postgres(tmp_path / "pg")
         run = instance.get_run_by_id(failed.run_id)
-        failure_event = next(e for e in failed.all_events if e.event_type_value == "RUN_FAILURE")
+        failure_event = instance.all_logs(failed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
         for _ in range(2):
             context = dg.build_run_status_sensor_context(
                 sensor_name="run_failure_alert_sensor",
@@ -91,6 +92,18 @@ def test_postgres_down_fails_clearly_alerts_and_a_retry_after_restart_succeeds(t
         server.cleanup()
 
 
+def run_vis_day(dsn: str, key: str) -> None:
+    """The child process of the kill drill (module level, so a spawned process can import it)."""
+    from teei_pipelines.defs.impact.assets import vis_scores_daily
+
+    dg.materialize(
+        [vis_scores_daily],
+        partition_key=key,
+        resources={"postgres": PostgresResource(dsn=dsn)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+
+
 def test_a_run_killed_mid_way_and_re_run_leaves_the_same_tables(engine, postgres, tmp_path):
     """The VIS day is written in one transaction: killing the run's process before it commits leaves no partial
     rows, and the re-run equals an uninterrupted run."""
@@ -107,26 +120,20 @@ def test_a_run_killed_mid_way_and_re_run_leaves_the_same_tables(engine, postgres
                 sa.text("SELECT user_id, current_vis, decay_sum FROM vis_scores_daily ORDER BY user_id")
             ).all()
 
+    started = time.monotonic()
     reference = dg.materialize(
         [vis_scores_daily], partition_key=day, resources={"postgres": postgres}, instance=dg.DagsterInstance.ephemeral()
     )
     assert reference.success
+    reference_s = time.monotonic() - started
     expected = state()
     assert expected
     with engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM vis_scores_daily"))
 
-    def run_and_get_killed(dsn: str, key: str) -> None:
-        dg.materialize(
-            [vis_scores_daily],
-            partition_key=key,
-            resources={"postgres": PostgresResource(dsn=dsn)},
-            instance=dg.DagsterInstance.ephemeral(),
-        )
-
-    process = multiprocessing.get_context("spawn").Process(target=run_and_get_killed, args=(postgres.dsn, day))
+    process = multiprocessing.get_context("spawn").Process(target=run_vis_day, args=(postgres.dsn, day))
     process.start()
-    time.sleep(4)  # mid-way: the process has started the run
+    time.sleep(3 + reference_s / 2)  # mid-way: the child imports for ~3 s, then runs
     process.kill()
     process.join()
     assert state() in ([], expected)  # nothing half-written
