@@ -83,6 +83,12 @@ def test_every_asset_reads_well_in_the_catalog_and_is_operated_the_same_way():
         if not node.pools:
             problems.append(f"{name}: no concurrency pool")
     for assets_def in graph.assets_defs:
-        if assets_def.keys and assets_def.is_executable and assets_def.op.retry_policy is None:
-            problems.append(f"{[k.to_user_string() for k in assets_def.keys]}: no RetryPolicy")
+        if not (assets_def.keys and assets_def.is_executable):
+            continue
+        names = [k.to_user_string() for k in assets_def.keys]
+        if assets_def.op.retry_policy is None:
+            problems.append(f"{names}: no RetryPolicy")
+        for spec in assets_def.specs:
+            if "dagster/code_references" not in spec.metadata:
+                problems.append(f"{spec.key.to_user_string()}: no code reference")
     assert problems == []
