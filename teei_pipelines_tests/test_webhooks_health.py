@@ -34,3 +34,28 @@ def test_unknown_route_is_a_json_404(database_url, nats_url):
         response = client.post("/webhooks/nope", content=b"{}")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_a_database_outage_answers_every_waiting_webhook_503_never_hangs(tmp_path, nats_url, monkeypatch):
+    """More concurrent requests than inbox connections while PostgreSQL is unreachable: each gets a prompt 503."""
+    import json
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from teei_pipelines_tests.test_source_webhooks import COMPLETED, kintell_headers
+
+    monkeypatch.setenv("KINTELL_WEBHOOK_SECRET", "kintell-secret")
+    monkeypatch.setenv("WEBHOOK_DB_CONNECTIONS", "2")
+    app = create_app(f"postgresql://postgres@/teei?host={tmp_path}", nats_url, relay_interval_s=0)
+    with TestClient(app) as client:
+
+        def post(index: int) -> int:
+            body = json.dumps({**COMPLETED, "session_id": f"s-{index}"}).encode()
+            headers = kintell_headers(body, delivery=f"d-{index}")
+            return client.post("/v1/webhooks/session-completed", content=body, headers=headers).status_code
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = list(pool.map(post, range(12)))
+    assert statuses == [503] * 12
+    assert time.monotonic() - started < 30

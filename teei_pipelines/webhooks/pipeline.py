@@ -119,48 +119,46 @@ def psycopg_query(name: str) -> str:
 
 
 class AsyncInbox:
-    """webhook_inbox writes from the event loop (events-webhooks.md §2 step 6): a few autocommit psycopg
+    """webhook_inbox writes from the event loop (events-webhooks.md §2 step 6): up to `size` autocommit psycopg
     connections, so storing a request is one round trip with no thread hop. The relay and the processing jobs keep
-    using SQLAlchemy; this is only the hot path of the receiver."""
+    using SQLAlchemy; this is only the hot path of the receiver. A semaphore bounds the connections, so a database
+    outage fails each waiting request (503) instead of leaving it queued behind connections that will never return.
+    """
 
     def __init__(self, dsn: str, size: int) -> None:
         self.dsn = dsn
-        self.size = size
-        self._idle: asyncio.Queue[psycopg.AsyncConnection] = asyncio.Queue()
-        self._opened = 0
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[psycopg.AsyncConnection] = []
         self._insert = psycopg_query("webhooks/inbox_insert")
         self._existing = psycopg_query("webhooks/inbox_existing")
 
-    async def _acquire(self) -> psycopg.AsyncConnection:
-        if self._idle.empty() and self._opened < self.size:
-            self._opened += 1
-            try:
-                return await psycopg.AsyncConnection.connect(self.dsn, autocommit=True, connect_timeout=5)
-            except BaseException:
-                self._opened -= 1
-                raise
-        return await self._idle.get()
+    async def _connection(self) -> psycopg.AsyncConnection:
+        while self._idle:
+            connection = self._idle.pop()
+            if not (connection.closed or connection.broken):
+                return connection
+        return await psycopg.AsyncConnection.connect(self.dsn, autocommit=True, connect_timeout=5)
 
     async def store(self, request: Request, body: bytes, delivery: Delivery) -> tuple[str, str]:
         params = inbox_params(request, body, delivery)
-        connection = await self._acquire()
-        try:
-            inserted = await (await connection.execute(self._insert, params)).fetchone()
-            if inserted is not None:
-                outcome = ("accepted", inserted[0])
-            else:
-                existing = await (await connection.execute(self._existing, params)).fetchone()
-                outcome = ("duplicate" if existing[1] == params["body_sha256"] else "conflict", existing[0])
-        except BaseException:
-            self._opened -= 1  # a broken connection is dropped, the next request opens a fresh one
-            await connection.close()
-            raise
-        self._idle.put_nowait(connection)
-        return outcome
+        async with self._slots:
+            connection = await self._connection()
+            try:
+                inserted = await (await connection.execute(self._insert, params)).fetchone()
+                if inserted is not None:
+                    outcome = ("accepted", inserted[0])
+                else:
+                    existing = await (await connection.execute(self._existing, params)).fetchone()
+                    outcome = ("duplicate" if existing[1] == params["body_sha256"] else "conflict", existing[0])
+            except BaseException:
+                await connection.close()  # a broken connection is dropped; the next request opens a fresh one
+                raise
+            self._idle.append(connection)
+            return outcome
 
     async def close(self) -> None:
-        while not self._idle.empty():
-            await self._idle.get_nowait().close()
+        while self._idle:
+            await self._idle.pop().close()
 
 
 async def store_request(engine: sa.Engine, request: Request, body: bytes, delivery: Delivery) -> tuple[str, str]:
