@@ -4,7 +4,6 @@ status with its runs."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -172,7 +171,6 @@ def test_the_trigger_sensor_runs_each_partition_and_the_status_shows_the_runs(
             sa.text("SELECT count(*) FROM campaign_metrics_snapshots WHERE campaign_id = :c"), {"c": campaign_id}
         ).scalar_one()
     assert snapshots >= 1
-    assert json.loads(json.dumps(status))  # the answer is plain JSON
 
 
 def test_every_planned_run_config_is_valid_for_its_job(monkeypatch):

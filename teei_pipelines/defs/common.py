@@ -76,6 +76,21 @@ IN_PROGRESS = [
 ]
 
 
+def job_running(instance: dg.DagsterInstance, job_name: str) -> bool:
+    return bool(instance.get_runs_count(dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS)))
+
+
+def unless_running(job_name: str):
+    """A schedule's evaluation function: one run per tick, skipped while a run of the job is still going."""
+
+    def evaluate(context: dg.ScheduleEvaluationContext):
+        if job_running(context.instance, job_name):
+            return dg.SkipReason(f"a {job_name} run is still in progress")
+        return dg.RunRequest(run_key=context.scheduled_execution_time.isoformat())
+
+    return evaluate
+
+
 def pending_work_sensor(name: str, job: dg.JobDefinition, pending_query: str, description: str, interval_s: int = 30):
     """A sensor that requests `job` when `pending_query` (a file returning one boolean) says work waits in
     PostgreSQL and no run of the job is in progress; the job drains everything pending."""
@@ -88,7 +103,7 @@ def pending_work_sensor(name: str, job: dg.JobDefinition, pending_query: str, de
         description=description,
     )
     def _sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
-        if context.instance.get_runs_count(dg.RunsFilter(job_name=job.name, statuses=IN_PROGRESS)):
+        if job_running(context.instance, job.name):
             return dg.SkipReason(f"a {job.name} run is in progress")
         with postgres.connect() as connection:
             pending = connection.execute(sa.text(query(pending_query))).scalar_one()

@@ -130,6 +130,11 @@ class ProbeResult:
             self.within_performance_gate = False
             self.tags[f"gate.{name}"] = f"{round(actual_ms)}>{budget_ms}"
 
+    def gates(self, *measured: tuple[str, float, int]) -> None:
+        """Several latency budgets at once: (name, measured ms, budget ms)."""
+        for name, actual_ms, budget_ms in measured:
+            self.gate(name, actual_ms, budget_ms)
+
     def warn(self, tag: str) -> None:
         self.warnings.append(tag)
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import sqlalchemy as sa
 
-from teei_pipelines.defs.common import IN_PROGRESS, pending_work_sensor
+from teei_pipelines.defs.common import job_running, pending_work_sensor
 from teei_pipelines.defs.notifications.jobs import process_delivery_status, send_notifications
 from teei_pipelines.defs.notifications.scheduler import enqueue_due_ticks
 from teei_pipelines.pgio import query
@@ -39,7 +39,7 @@ def notification_schedules_sensor(context: dg.SensorEvaluationContext, postgres:
     description="Requests a send_notifications run when a row is claimable and no worker run is in progress.",
 )
 def notifications_queue_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource):
-    in_progress = context.instance.get_runs_count(dg.RunsFilter(job_name=send_notifications.name, statuses=IN_PROGRESS))
+    in_progress = job_running(context.instance, send_notifications.name)
     if in_progress:
         return dg.SkipReason("a send_notifications run is in progress")
     with postgres.connect() as connection:

@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 
 import dagster as dg
 
-from teei_pipelines.defs.common import IN_PROGRESS, pending_work_sensor, previous_day_request
+from teei_pipelines.defs.common import pending_work_sensor, previous_day_request, unless_running
 from teei_pipelines.defs.q2q.assets import BUDGET_DAILY, BUDGET_MONTHLY, CACHE, DAILY, EVIDENCE, MONTHLY
 from teei_pipelines.settings import env, env_cron, partition_start
 
@@ -26,18 +26,15 @@ q2q_budget_monthly_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
+q2q_cache_warmup_schedule = dg.ScheduleDefinition(
     name="q2q_cache_warmup_schedule",
     cron_schedule=env_cron("Q2Q_WARMUP_CRON", "30 7 * * 1-5"),
     execution_timezone=env("Q2Q_WARMUP_TIMEZONE", "UTC"),
     job=q2q_cache_job,
+    execution_fn=unless_running(q2q_cache_job.name),
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Warms q2q_cache before business hours (Q2Q_WARMUP_CRON in Q2Q_WARMUP_TIMEZONE); one run at a time.",
 )
-def q2q_cache_warmup_schedule(context: dg.ScheduleEvaluationContext):
-    if context.instance.get_runs_count(dg.RunsFilter(job_name=q2q_cache_job.name, statuses=IN_PROGRESS)):
-        return dg.SkipReason("a q2q_cache_job run is still in progress")
-    return dg.RunRequest(run_key=context.scheduled_execution_time.isoformat())
 
 
 @dg.schedule(

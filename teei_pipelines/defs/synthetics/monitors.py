@@ -306,13 +306,12 @@ def approval_workflow(probe: Probe, tenant: Tenant) -> None:
         )
         approved = _expect_state(approve, "approve", "approved")
         audit = probe.call("audit_trail", "GET", f"{base}/audit-trail", 2)
-        for name, step, budget in (
-            ("draft", draft, 1000),
-            ("review", review, 2000),
-            ("approve", approve, 2000),
-            ("diff", diff, 1500),
-        ):
-            result.gate(name, step.elapsed_ms, budget)
+        result.gates(
+            ("draft", draft.elapsed_ms, 1000),
+            ("review", review.elapsed_ms, 2000),
+            ("approve", approve.elapsed_ms, 2000),
+            ("diff", diff.elapsed_ms, 1500),
+        )
         diff_body = diff.json("version_diff")
         if not diff_body or (isinstance(diff_body, dict) and not diff_body.get("diff", diff_body)):
             result.warn("diff_missing")
@@ -378,13 +377,12 @@ def evidence_explorer(probe: Probe, tenant: Tenant) -> None:
         3,
         params={"page": 2, "limit": 50, "sortBy": "timestamp", "sortOrder": "desc"},
     )
-    for name, step, budget in (
-        ("list", listing, 2000),
-        ("search", search, 2000),
-        ("lineage", lineage, 1500),
-        ("page_2", page2, 1000),
-    ):
-        result.gate(name, step.elapsed_ms, budget)
+    result.gates(
+        ("list", listing.elapsed_ms, 2000),
+        ("search", search.elapsed_ms, 2000),
+        ("lineage", lineage.elapsed_ms, 1500),
+        ("page_2", page2.elapsed_ms, 1000),
+    )
     lineage_items = _items(lineage.json("lineage"))
     if not lineage_items or not all(isinstance(i, dict) and i.get("id") and i.get("type") for i in lineage_items):
         result.warn("lineage_incomplete")

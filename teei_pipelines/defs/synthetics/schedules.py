@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from teei_pipelines.defs.common import IN_PROGRESS
+from teei_pipelines.defs.common import unless_running
 from teei_pipelines.defs.synthetics.assets import FAST_PROBES, PROBES, synthetics_enabled
 from teei_pipelines.settings import env, env_cron
 
@@ -22,22 +22,13 @@ synthetics_fast_job = dg.define_asset_job(
 )
 
 
-def no_overlap(job: dg.UnresolvedAssetJobDefinition):
-    def evaluate(context: dg.ScheduleEvaluationContext):
-        if context.instance.get_runs_count(dg.RunsFilter(job_name=job.name, statuses=IN_PROGRESS)):
-            return dg.SkipReason(f"a {job.name} run is still in progress")
-        return dg.RunRequest(run_key=context.scheduled_execution_time.isoformat())
-
-    return evaluate
-
-
 synthetics_schedule = dg.ScheduleDefinition(
     name="synthetics_schedule",
     # the original's MONITOR_SCHEDULE is accepted as an alias
     cron_schedule=env_cron("SYNTHETICS_SCHEDULE", env("MONITOR_SCHEDULE", "*/5 * * * *")),
     execution_timezone="UTC",
     job=synthetics_job,
-    execution_fn=no_overlap(synthetics_job),
+    execution_fn=unless_running(synthetics_job.name),
     default_status=dg.DefaultScheduleStatus.RUNNING if synthetics_enabled() else dg.DefaultScheduleStatus.STOPPED,
     description="Tenant monitors on SYNTHETICS_SCHEDULE (default */5); STOPPED unless SYNTHETICS_ENABLED=true.",
 )
@@ -46,7 +37,7 @@ synthetics_fast_schedule = dg.ScheduleDefinition(
     cron_schedule=env_cron("SYNTHETICS_FAST_SCHEDULE", "* * * * *"),
     execution_timezone="UTC",
     job=synthetics_fast_job,
-    execution_fn=no_overlap(synthetics_fast_job),
+    execution_fn=unless_running(synthetics_fast_job.name),
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Self-probes every minute, plus connectors and the trust center with SYNTHETICS_ENABLED=true.",
 )
