@@ -55,7 +55,8 @@ def main() -> int:
         "which recomputes the day in full by design (vis.md §6).",
         f"Analytics initial load of {sync['rows']:,} outcome_scores: pipeline "
         f"{sync['pipeline_rows_per_s']:,.0f} rows/s "
-        f"({sync['pages']} keyset pages of 10,000), PostgreSQL COPY binary {sync['copy_rows_per_s']:,.0f} rows/s, "
+        f"({sync['arrow_batches']} Arrow batches from two COPY streams), "
+        f"PostgreSQL COPY binary {sync['copy_rows_per_s']:,.0f} rows/s, "
         f"ClickHouse postgresql() pull {sync['peer_rows_per_s']:,.0f} rows/s.",
         f"E-mail: worker {mail['worker_per_s']:,.0f} e-mails/s, plain smtplib loop {mail['loop_per_s']:,.0f} e-mails/s "
         "(the local aiosmtpd process is the bottleneck for both).",

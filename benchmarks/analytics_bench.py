@@ -1,7 +1,7 @@
 """Analytics sync benchmarks (issue: Analytics), every baseline measured in the same run on the same data.
 
 1. Initial load of the seed's outcome_scores at scale S (default 100: 2,000,000 rows) into chDB, as one range run
-   of the sync (keyset pages of SYNC_PAGE_SIZE through ADBC → polars → Arrow → ClickHouse), side by side with
+   of the sync (binary COPY streamed through ADBC as Arrow → polars → Arrow → ClickHouse), side by side with
    - PostgreSQL `COPY (SELECT …) TO STDOUT (FORMAT binary)` read and discarded: the source limit;
    - ClickHouse's own `postgresql()` table function pulling the same rows into the same table: the peer.
    Targets: pipeline ≥ the peer, and ≥ 70 % of the COPY rate.
@@ -35,7 +35,6 @@ COPY_SQL = (
     "created_at FROM outcome_scores) TO STDOUT (FORMAT binary)"
 )
 WINDOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # after the seed's anchor: holds only the rows added here
-PAGE_SIZE = 10_000
 
 
 def _copy_binary_seconds(uri: str) -> float:
@@ -68,7 +67,7 @@ def _window_work_seconds(postgres: PostgresResource, ch: ClickHouseResource, sta
     """What the asset does for one window: replace it, record sync_status, reconcile it."""
     started = time.perf_counter()
     end = start + rules.WINDOW
-    report = sync_io.sync_range(postgres.engine, ch, OUTCOME_SCORES, start, end, PAGE_SIZE)
+    report = sync_io.sync_range(postgres.engine, ch, OUTCOME_SCORES, start, end)
     sync_io.record_sync_status(ch, report, "bench")
     assert sync_io.reconcile(postgres.engine, ch, OUTCOME_SCORES, start, end).passed
     return time.perf_counter() - started, report.rows_written
@@ -97,7 +96,7 @@ def run(scale: float) -> tuple[list[Row], dict[str, float]]:
         copy_s = _copy_binary_seconds(uri)
         peer_s = _peer_seconds(ch, uri, start, end)
         _truncate(ch)
-        report = sync_io.sync_range(postgres.engine, ch, OUTCOME_SCORES, start, end, PAGE_SIZE)
+        report = sync_io.sync_range(postgres.engine, ch, OUTCOME_SCORES, start, end)
         pipeline_s = report.seconds
         assert report.rows_written == rows
         assert sync_io.reconcile(postgres.engine, ch, OUTCOME_SCORES, start, end).passed
@@ -142,7 +141,7 @@ def run(scale: float) -> tuple[list[Row], dict[str, float]]:
         "pipeline_rows_per_s": rows / pipeline_s,
         "copy_rows_per_s": rows / copy_s,
         "peer_rows_per_s": rows / peer_s,
-        "pages": report.pages,
+        "arrow_batches": report.batches,
     }
     return result, info
 

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 import psycopg
 import sqlalchemy as sa
+from psycopg import sql as psql
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
 
@@ -40,6 +41,15 @@ def sql_body(name: str) -> str:
     """A query file without comments or the trailing `;`, ready to wrap in COPY ( … )."""
     body = "\n".join(line for line in query(name).splitlines() if not line.lstrip().startswith("--"))
     return body.strip().rstrip(";")
+
+
+def literal_sql(name: str, **params: Any) -> str:
+    """A query file with its `{name}` placeholders bound as quoted SQL literals (psycopg's quoting), for statements
+    that take no bind parameters: ADBC streams a parameterless query through binary COPY, but materialises a
+    parameterised one whole in libpq before the first Arrow batch."""
+    return (
+        psql.SQL(sql_body(name)).format(**{key: psql.Literal(value) for key, value in params.items()}).as_string(None)
+    )
 
 
 def driver_cursor(connection: sa.Connection) -> psycopg.Cursor:

@@ -54,9 +54,9 @@ def test_cron_and_scalars_are_validated_with_the_variable_name(monkeypatch):
         env_cron("VIS_CRON_SCHEDULE", "0 2 * * *")
     monkeypatch.delenv("VIS_CRON_SCHEDULE")
     assert env_cron("VIS_CRON_SCHEDULE", "0 2 * * *") == "0 2 * * *"
-    monkeypatch.setenv("SYNC_PAGE_SIZE", "ten")
-    with pytest.raises(ConfigError, match="^SYNC_PAGE_SIZE: 'ten' is not an integer"):
-        env_int("SYNC_PAGE_SIZE", 10_000)
+    monkeypatch.setenv("SYNC_INSERT_BLOCK_ROWS", "ten")
+    with pytest.raises(ConfigError, match="^SYNC_INSERT_BLOCK_ROWS: 'ten' is not an integer"):
+        env_int("SYNC_INSERT_BLOCK_ROWS", 10_000)
     monkeypatch.setenv("TEEI_PARTITION_START", "2025-13-01")
     with pytest.raises(ConfigError, match="^TEEI_PARTITION_START"):
         partition_start()

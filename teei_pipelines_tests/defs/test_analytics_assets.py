@@ -76,9 +76,8 @@ def seeded(engine):
 
 
 @pytest.fixture
-def small_pages(monkeypatch):
-    monkeypatch.setenv("SYNC_PAGE_SIZE", "7")
-    monkeypatch.setattr(sync_io, "INSERT_BLOCK_ROWS", 14)
+def small_blocks(monkeypatch):
+    monkeypatch.setenv("SYNC_INSERT_BLOCK_ROWS", "7")
 
 
 def materialize(assets, resources, *, partition=None, first=None, last=None, raise_on_error=True):
@@ -115,7 +114,7 @@ def check_result(result, name: str) -> dg.AssetCheckEvaluation:
     return next(e for e in result.get_asset_check_evaluations() if e.check_name == name)
 
 
-def test_a_window_synced_twice_gives_the_same_table_and_reconciles(seeded, resources, clickhouse, small_pages):
+def test_a_window_synced_twice_gives_the_same_table_and_reconciles(seeded, resources, clickhouse, small_blocks):
     first = materialize([outcome_scores_ch], resources, partition=W10)
     rows = ch_rows(clickhouse, "outcome_scores_ch", final=False)
     expected = pg_scalar(
@@ -129,7 +128,7 @@ def test_a_window_synced_twice_gives_the_same_table_and_reconciles(seeded, resou
     second = materialize([outcome_scores_ch], resources, partition=W10)
     assert ch_rows(clickhouse, "outcome_scores_ch", final=False) == rows  # replaced, not appended
     meta = second.asset_materializations_for_node("analytics__outcome_scores_ch")[0].metadata
-    assert meta["rows_replaced"].value == expected and meta["pages"].value >= expected // 7
+    assert meta["rows_replaced"].value == expected and meta["clickhouse_inserts"].value >= expected // 7
     assert check_result(second, "outcome_scores_ch_reconciles").passed
     # microseconds survive, the boundary row belongs to the next window, NULL ids become the nil UUID
     stamps = {row[9] for row in rows}
@@ -144,7 +143,7 @@ def test_a_window_synced_twice_gives_the_same_table_and_reconciles(seeded, resou
     assert status == [(expected, (W10 + rules.WINDOW).replace(tzinfo=None))]
 
 
-def test_a_96_window_range_equals_the_sum_of_single_windows(seeded, resources, clickhouse, postgres, small_pages):
+def test_a_96_window_range_equals_the_sum_of_single_windows(seeded, resources, clickhouse, postgres, small_blocks):
     start, end = rules.day_windows(DAY)
     # completions inside the day for enrollments from earlier days
     with seeded.begin() as connection:
@@ -230,7 +229,7 @@ def test_an_updated_row_moves_to_its_new_window_and_replaces_the_old_version(see
 
 
 def test_a_clickhouse_error_mid_window_leaves_no_partial_window_after_the_retry(
-    seeded, resources, clickhouse, small_pages
+    seeded, resources, clickhouse, small_blocks
 ):
     # A constraint rejects the block holding the 10:14:59.999999 row until a deadline passes: the first attempt
     # inserts earlier blocks and fails; the retry (IO_RETRY, ~5 s later) must replace them, not add to them.

@@ -61,8 +61,9 @@ TELEMETRY_SOURCES = [
 ]
 
 
-def sync_page_size() -> int:
-    return env_int("SYNC_PAGE_SIZE", 10_000, minimum=1)
+def sync_block_rows() -> int:
+    """Rows per ClickHouse insert (SYNC_INSERT_BLOCK_ROWS)."""
+    return env_int("SYNC_INSERT_BLOCK_ROWS", sync_io.INSERT_BLOCK_ROWS, minimum=1)
 
 
 def window_sync_asset(key: dg.AssetKey, target: sync_io.SyncTarget, upstream: dg.AssetKey, description: str):
@@ -99,7 +100,7 @@ def window_sync_asset(key: dg.AssetKey, target: sync_io.SyncTarget, upstream: dg
     ) -> dg.MaterializeResult:
         window = context.partition_time_window
         start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
-        report = sync_io.sync_range(postgres.engine, clickhouse, target, start, end, sync_page_size())
+        report = sync_io.sync_range(postgres.engine, clickhouse, target, start, end, sync_block_rows())
         windows = sync_io.record_sync_status(clickhouse, report, context.run_id)
         reconciliation = sync_io.reconcile(postgres.engine, clickhouse, target, start, end)
         mismatched = reconciliation.mismatched.head(20)
@@ -111,7 +112,8 @@ def window_sync_asset(key: dg.AssetKey, target: sync_io.SyncTarget, upstream: dg
                 "rows_read": report.rows_read,
                 "rows_written": report.rows_written,
                 "rows_replaced": report.rows_replaced,
-                "pages": report.pages,
+                "arrow_batches": report.batches,
+                "clickhouse_inserts": report.inserts,
                 "duration_s": round(report.seconds, 3),
                 "rows_per_s": round(report.rows_per_second),
             },

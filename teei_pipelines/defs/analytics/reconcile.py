@@ -10,7 +10,7 @@ import dagster as dg
 from pydantic import Field
 
 from teei_pipelines.defs.analytics import sync_io
-from teei_pipelines.defs.analytics.assets import CLICKHOUSE_POOL, IO_RETRY, sync_page_size
+from teei_pipelines.defs.analytics.assets import CLICKHOUSE_POOL, IO_RETRY, sync_block_rows
 from teei_pipelines.defs.analytics.targets import CAMPAIGN_SNAPSHOTS, OUTCOME_SCORES, USER_EVENTS, VIS_SCORES
 from teei_pipelines.defs.common import previous_utc_day
 from teei_pipelines.domain import sync as rules
@@ -49,7 +49,7 @@ def reconcile_day(
         for window_start in before.mismatched["window_start"].to_list():
             window_start = window_start.astimezone(UTC)
             report = sync_io.sync_range(
-                postgres.engine, clickhouse, target, window_start, window_start + rules.WINDOW, sync_page_size()
+                postgres.engine, clickhouse, target, window_start, window_start + rules.WINDOW, sync_block_rows()
             )
             sync_io.record_sync_status(clickhouse, report, context.run_id)
             context.log_event(

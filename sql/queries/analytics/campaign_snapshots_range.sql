@@ -1,6 +1,6 @@
 -- analytics.md §2: campaign_metrics_snapshots rows (re-)written in the window, column for column.
--- ADBC binds $1 window start, $2 window end, $3/$4 the previous page's last (change column, id), $5 page size;
--- the last two columns are that keyset.
+-- Streamed through ADBC's binary COPY: {range_start} and {range_end} are bound as SQL literals (pgio.literal_sql), as
+-- COPY takes no bind parameters.
 SELECT campaign_id, snapshot_date,
        volunteers_target, volunteers_current, volunteers_utilization,
        beneficiaries_target, beneficiaries_current, beneficiaries_utilization,
@@ -11,7 +11,4 @@ SELECT campaign_id, snapshot_date,
        full_snapshot, created_at,
        updated_at, id
 FROM campaign_metrics_snapshots
-WHERE updated_at >= $1 AND updated_at < $2
-  AND (updated_at, id) > ($3::timestamptz, $4::uuid)
-ORDER BY updated_at, id
-LIMIT $5
+WHERE updated_at >= {range_start} AND updated_at < {range_end}
