@@ -8,8 +8,10 @@ Target: ratio ≥ 20×.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,6 +67,38 @@ ANALYZE;
 """
 
 
+BASELINE_SQL = Path(__file__).parent / "sql"
+
+
+def baseline_sql(name: str) -> sa.TextClause:
+    """The baseline's own per-campaign statements (benchmarks/sql/campaigns_baseline_<name>.sql)."""
+    return sa.text((BASELINE_SQL / f"campaigns_baseline_{name}.sql").read_text())
+
+
+def baseline_rows(connection: sa.Connection, name: str, params: dict) -> list[dict]:
+    return [dict(row) for row in connection.execute(baseline_sql(name), params).mappings().all()]
+
+
+_USAGE_FIELDS = {
+    "company_ids": "company_id",
+    "event_types": "event_type",
+    "quantities": "quantity",
+    "dedup_keys": "dedup_key",
+    "period_starts": "period_start",
+    "metadata": "metadata",
+    "campaign_ids": "campaign_id",
+    "campaign_event_types": "campaign_event_type",
+}
+
+
+def insert_usage_records(connection: sa.Connection, records: Sequence[dict]) -> int:
+    """Insert billing usage records in one statement; returns how many were new (the rest were duplicates)."""
+    if not records:
+        return 0
+    params = {array: [record[field] for record in records] for array, field in _USAGE_FIELDS.items()}
+    return len(connection.execute(baseline_sql("usage_insert"), params).all())
+
+
 def _load_fixture(postgres: PostgresResource, campaigns: int, instances_per_campaign: int, hour: datetime) -> None:
     with postgres.begin() as connection:
         for statement in FIXTURE_SQL.split(";\n"):
@@ -86,8 +120,8 @@ def _one_campaign_at_a_time(connection: sa.Connection):
         sa.text("SELECT id::text FROM campaigns WHERE is_active AND status IN ('active', 'recruiting', 'paused')")
     ).scalars()
     for campaign_id in ids.all():
-        campaign = campaign_assets.rows(connection, "campaigns/metrics_campaigns", {"campaign_id": campaign_id})[0]
-        instances = campaign_assets.rows(connection, "campaigns/metrics_instances", {"campaign_ids": [campaign_id]})
+        campaign = baseline_rows(connection, "metrics_campaigns", {"campaign_id": campaign_id})[0]
+        instances = baseline_rows(connection, "metrics_instances", {"campaign_ids": [campaign_id]})
         yield campaign, instances
 
 
@@ -104,7 +138,8 @@ def _row_by_row_snapshots(postgres: PostgresResource, hour: datetime) -> None:
             if rules.snapshot_due(campaign["status"], campaign["current_sessions"], hour.hour):
                 row = rules.build_snapshot(campaign, instances, hour)
                 connection.execute(
-                    sa.text(campaign_assets.query("campaigns/snapshot_upsert")), campaign_assets.snapshot_params(row)
+                    baseline_sql("snapshot_upsert"),
+                    {**row, "full_snapshot": json.dumps(row["full_snapshot"], default=str)},
                 )
 
 
@@ -122,7 +157,7 @@ def _row_by_row_seats(postgres: PostgresResource, hour: datetime) -> None:
             ).first()
             if found is None:
                 continue
-            campaign_assets.insert_usage_records(
+            insert_usage_records(
                 connection,
                 [
                     {
@@ -144,7 +179,7 @@ def _row_by_row_credits(postgres: PostgresResource, hour: datetime) -> None:
         campaigns = campaign_assets.rows(connection, "campaigns/credit_campaigns")
         for campaign in campaigns:
             usage = connection.execute(
-                sa.text(campaign_assets.query("campaigns/credit_consumption")),
+                baseline_sql("credit_consumption"),
                 {
                     "campaign_ids": [campaign["id"]],
                     "period_start": hour,
@@ -162,7 +197,7 @@ def _row_by_row_credits(postgres: PostgresResource, hour: datetime) -> None:
                 {"id": campaign["id"]},
             ).scalar_one()
             connection.execute(
-                sa.text(campaign_assets.query("campaigns/credits_remaining_update")),
+                baseline_sql("credits_remaining_update"),
                 {
                     "ids": [campaign["id"]],
                     "remaining": [rules.credits_remaining(campaign["credit_allocation"], [total, credits])],
@@ -200,8 +235,11 @@ def run(campaigns: int = 10_000, instances_per_campaign: int = 10) -> list[Row]:
         ensure_database(server.get_uri(), "bench")
         postgres = PostgresResource(dsn=server.get_uri("bench"))
         migrate_postgres(postgres.engine)
-        now = datetime.now(UTC)
-        hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+        # The midnight partition, the day's heaviest hour: every refreshed campaign is due for its snapshot (1, 6
+        # and 24 h frequencies all fall on it), so the result does not depend on when the benchmark runs. Its end
+        # may be more than two hours ago, so the stale-partition guard is off, as for a deliberate re-capture.
+        os.environ["CAMPAIGN_BACKFILL_MAX_LAG_HOURS"] = "off"
+        hour = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         _load_fixture(postgres, campaigns, instances_per_campaign, hour)
         key = hour.strftime("%Y-%m-%d-%H:%M")
         port = free_port()
@@ -209,18 +247,18 @@ def run(campaigns: int = 10_000, instances_per_campaign: int = 10) -> list[Row]:
         nats = NatsResource(url=f"nats://127.0.0.1:{port}")
         nats.ensure_stream()
 
+        instance = dg.DagsterInstance.ephemeral()
+
         def set_based(asset) -> float:
-            """The asset body itself (direct invocation), without Dagster's per-run bookkeeping."""
-            started = time.perf_counter()
-            with dg.build_asset_context(partition_key=key) as context:
+            """The asset body itself (direct invocation): the context is built before the clock starts, so Dagster's
+            per-run bookkeeping (an instance, its storage migrations) is not counted against either side."""
+            with dg.build_asset_context(partition_key=key, instance=instance) as context:
+                started = time.perf_counter()
                 if asset is campaign_assets.lifecycle:
                     asset(context, config=campaign_assets.LifecycleConfig(), postgres=postgres, nats=nats)
                 else:
                     asset(context, postgres=postgres)
-            return time.perf_counter() - started
-
-        with dg.build_asset_context(partition_key=key):
-            pass  # Dagster's one-time initialisation stays out of the first measurement
+                return time.perf_counter() - started
 
         def timed(fn, *args) -> float:
             started = time.perf_counter()

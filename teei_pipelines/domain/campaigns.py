@@ -1,6 +1,10 @@
 """Campaign rules (campaigns.md §1, §3-§7): the state machine, date-based auto-transition, the instance rollup
 with capacity, snapshot frequency and rows, alert bands, and credit consumption. Plain functions over mappings
 keyed by database column names; numerics may arrive as Decimal, int, float or numeric strings.
+
+The hourly assets apply the rollup to every campaign at once with `aggregate_frame`, the polars twin of
+`aggregate_instances`: the same doubles added in the same order, IEEE division, and exact half-up rounding, so the
+two agree to the last digit (a property test holds them equal).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from teei_pipelines.domain.rounding import fixed
+import polars as pl
+
+from teei_pipelines.domain.rounding import fixed, fixed_decimal_expr, ieee_divide
 
 ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("planned", "closed"),
@@ -191,6 +197,115 @@ def aggregate_instances(campaign: Mapping[str, Any], instances: Sequence[Mapping
     }
 
 
+def _sequential_sum(expr: pl.Expr) -> pl.Expr:
+    """Σ in row order, as Python's sum() adds doubles (polars' plain sum may pair them differently)."""
+    return expr.cum_sum().last()
+
+
+def _float(name: str) -> pl.Expr:
+    """A numeric column as the nearest double, as float() reads a Decimal, int or numeric text."""
+    return pl.col(name).cast(pl.String).cast(pl.Float64)
+
+
+def _exact(name: str) -> pl.Expr:
+    """A numeric column (Decimal, int or numeric text) as an exact Decimal."""
+    return pl.col(name).cast(pl.String).cast(pl.Decimal(38, 10))
+
+
+def _int(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.Int64)
+
+
+def _ratio_expr(current: str, target: str) -> pl.Expr:
+    target_value = _float(target).fill_null(0.0)
+    return pl.when(target_value > 0).then(ieee_divide(_float(current).fill_null(0.0), target_value)).otherwise(0.0)
+
+
+ROLLUP_SCHEMA_COLUMNS = (
+    "id",
+    "current_volunteers",
+    "current_beneficiaries",
+    "current_sessions",
+    "total_hours_logged",
+    "cumulative_sroi",
+    "average_vis",
+    "capacity_utilization",
+    "is_near_capacity",
+    "is_over_capacity",
+    "utilization",
+)
+
+
+def aggregate_frame(campaigns: pl.DataFrame, instances: pl.DataFrame) -> pl.DataFrame:
+    """`aggregate_instances` for every campaign at once: one row per campaign (column `id`) with the same keys."""
+    own = instances.lazy().select(
+        pl.col("campaign_id").cast(pl.String),
+        pl.col("status").cast(pl.String),
+        *[
+            pl.col(name).cast(pl.Int64).fill_null(0)
+            for name in ("enrolled_volunteers", "enrolled_beneficiaries", "total_sessions_held")
+        ],
+        _exact("total_hours_logged").fill_null(0),
+        _float("sroi_score"),
+        _float("average_vis_score"),
+    )
+    enrolled = pl.col("status").is_in(["active", "planned"])
+    scored = pl.col("status").is_in(["active", "completed"])
+    sroi_row = scored & pl.col("sroi_score").is_not_null()
+    vis_row = scored & pl.col("average_vis_score").is_not_null()
+    beneficiaries = pl.col("enrolled_beneficiaries")
+    sums = own.group_by("campaign_id").agg(
+        pl.col("enrolled_volunteers").filter(enrolled).sum().alias("current_volunteers"),
+        beneficiaries.filter(enrolled).sum().alias("current_beneficiaries"),
+        pl.col("total_sessions_held").sum().alias("current_sessions"),
+        pl.col("total_hours_logged").sum().alias("_hours"),
+        sroi_row.sum().alias("_sroi_rows"),
+        beneficiaries.filter(sroi_row).sum().alias("_weight"),
+        _sequential_sum((pl.col("sroi_score") * beneficiaries.cast(pl.Float64)).filter(sroi_row)).alias("_weighted"),
+        _sequential_sum(pl.col("sroi_score").filter(sroi_row)).alias("_sroi_sum"),
+        vis_row.sum().alias("_vis_rows"),
+        _sequential_sum(pl.col("average_vis_score").filter(vis_row)).alias("_vis_sum"),
+    )
+    counts = ("current_volunteers", "current_beneficiaries", "current_sessions", "_sroi_rows", "_weight", "_vis_rows")
+    joined = (
+        campaigns.lazy()
+        .select(pl.col("id").cast(pl.String), "target_volunteers", "target_beneficiaries")
+        .join(sums, left_on="id", right_on="campaign_id", how="left")
+        .with_columns(*[pl.col(name).fill_null(0).cast(pl.Int64) for name in counts])
+    )
+    sroi = (
+        pl.when(pl.col("_sroi_rows") == 0)
+        .then(None)
+        .when(pl.col("_weight") > 0)
+        .then(ieee_divide(pl.col("_weighted"), pl.col("_weight")))
+        .otherwise(ieee_divide(pl.col("_sroi_sum"), pl.col("_sroi_rows")))
+    )
+    vis = pl.when(pl.col("_vis_rows") == 0).then(None).otherwise(ieee_divide(pl.col("_vis_sum"), pl.col("_vis_rows")))
+    utilization = pl.max_horizontal(
+        _ratio_expr("current_volunteers", "target_volunteers"),
+        _ratio_expr("current_beneficiaries", "target_beneficiaries"),
+    )
+    return (
+        joined.with_columns(sroi.alias("_sroi"), vis.alias("_vis"), utilization.alias("utilization"))
+        .with_columns(
+            pl.col("_hours")
+            .fill_null(0)
+            .round(2, mode="half_away_from_zero")
+            .cast(pl.Decimal(38, 2))
+            .alias("total_hours_logged"),
+            fixed_decimal_expr(pl.col("_sroi"), 2).alias("cumulative_sroi"),
+            fixed_decimal_expr(pl.col("_vis"), 2).alias("average_vis"),
+            fixed_decimal_expr(pl.col("utilization"), 4).alias("capacity_utilization"),
+            ((pl.col("utilization") >= NEAR_CAPACITY) & (pl.col("utilization") < FULL_CAPACITY)).alias(
+                "is_near_capacity"
+            ),
+            (pl.col("utilization") >= FULL_CAPACITY).alias("is_over_capacity"),
+        )
+        .select(ROLLUP_SCHEMA_COLUMNS)
+        .collect()
+    )
+
+
 @dataclass(frozen=True)
 class AlertBand:
     threshold: float
@@ -333,8 +448,6 @@ def build_snapshot(campaign: Mapping[str, Any], instances: Sequence[Mapping[str,
     spent = to_decimal(campaign.get("budget_spent")) or Decimal(0)
     budget = float(spent) / float(allocated) if allocated > 0 else 0.0
     credits = sum((to_decimal(row.get("credits_consumed")) or Decimal(0) for row in own), Decimal(0))
-    iaas = campaign.get("iaas_metrics") or {}
-    learners_committed = iaas.get("learnersCommitted") if isinstance(iaas, Mapping) else None
     return {
         "campaign_id": str(campaign["id"]),
         "snapshot_date": snapshot_date,
@@ -360,26 +473,216 @@ def build_snapshot(campaign: Mapping[str, Any], instances: Sequence[Mapping[str,
         "credits_consumed": credits.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if credits > 0 else None,
         "credits_allocated": to_decimal(campaign.get("credit_allocation")),
         "learners_served": sum(int(row.get("learners_served") or 0) for row in own),
-        "learners_committed": int(learners_committed) if learners_committed is not None else None,
-        "full_snapshot": {
-            "campaignName": campaign.get("name"),
-            "status": campaign.get("status"),
-            "programTemplateId": _text(campaign.get("program_template_id")),
-            "beneficiaryGroupId": _text(campaign.get("beneficiary_group_id")),
-            "companyId": _text(campaign.get("company_id")),
-            "programInstances": {
-                "activeCount": sum(row.get("status") == "active" for row in own),
-                "totalCount": len(own),
-                "avgOutcomeScores": _avg_outcome_scores(own),
-            },
-            "alerts": snapshot_alerts(campaign, volunteers, beneficiaries, budget),
-            "snapshotMetadata": {
-                "generatedBy": "metrics-aggregator",
-                "dataSource": "program_instances",
-                "calculationDurationMs": 0,
-            },
+        "learners_committed": learners_committed(campaign.get("iaas_metrics")),
+        "full_snapshot": snapshot_document(
+            campaign,
+            active_count=sum(row.get("status") == "active" for row in own),
+            total_count=len(own),
+            avg_outcome_scores=_avg_outcome_scores(own),
+            ratios=(volunteers, beneficiaries, budget),
+        ),
+    }
+
+
+def snapshot_document(
+    campaign: Mapping[str, Any],
+    *,
+    active_count: int,
+    total_count: int,
+    avg_outcome_scores: dict[str, float],
+    ratios: tuple[float, float, float],
+) -> dict:
+    """full_snapshot (campaigns.md §5); ratios = (volunteer, beneficiary, budget) utilization as doubles."""
+    return {
+        "campaignName": campaign.get("name"),
+        "status": campaign.get("status"),
+        "programTemplateId": _text(campaign.get("program_template_id")),
+        "beneficiaryGroupId": _text(campaign.get("beneficiary_group_id")),
+        "companyId": _text(campaign.get("company_id")),
+        "programInstances": {
+            "activeCount": active_count,
+            "totalCount": total_count,
+            "avgOutcomeScores": avg_outcome_scores,
+        },
+        "alerts": snapshot_alerts(campaign, *ratios),
+        "snapshotMetadata": {
+            "generatedBy": "metrics-aggregator",
+            "dataSource": "program_instances",
+            "calculationDurationMs": 0,
         },
     }
+
+
+def learners_committed(iaas_metrics: Any) -> int | None:
+    iaas = json.loads(iaas_metrics) if isinstance(iaas_metrics, str) else iaas_metrics or {}
+    value = iaas.get("learnersCommitted") if isinstance(iaas, Mapping) else None
+    return int(value) if value is not None else None
+
+
+SNAPSHOT_COLUMNS: tuple[str, ...] = (
+    "campaign_id",
+    "snapshot_date",
+    "volunteers_target",
+    "volunteers_current",
+    "volunteers_utilization",
+    "beneficiaries_target",
+    "beneficiaries_current",
+    "beneficiaries_utilization",
+    "sessions_target",
+    "sessions_current",
+    "sessions_utilization",
+    "budget_allocated",
+    "budget_spent",
+    "budget_remaining",
+    "budget_utilization",
+    "sroi_score",
+    "average_vis_score",
+    "total_hours_logged",
+    "total_sessions_completed",
+    "seats_used",
+    "seats_committed",
+    "credits_consumed",
+    "credits_allocated",
+    "learners_served",
+    "learners_committed",
+    "full_snapshot",
+)
+
+
+def snapshots_due(campaigns: pl.DataFrame, hour_of_day: int) -> pl.DataFrame:
+    """The campaigns `snapshot_due` selects at this hour of the day (campaigns.md §5)."""
+    sessions = pl.col("current_sessions").cast(pl.Int64).fill_null(0)
+    frequency = (
+        pl.when(pl.col("status") == "active")
+        .then(pl.when(sessions > 100).then(1).when(sessions > 25).then(6).otherwise(24))
+        .when(pl.col("status").is_in(["planned", "recruiting", "paused"]))
+        .then(24)
+        .otherwise(0)
+    )
+    return campaigns.filter((frequency > 0) & (hour_of_day % frequency.clip(lower_bound=1) == 0))
+
+
+def snapshot_frame(
+    campaigns: pl.DataFrame, instances: pl.DataFrame, snapshot_date: datetime
+) -> tuple[pl.DataFrame, list[dict]]:
+    """`build_snapshot` for every campaign of `campaigns` at once: one row each (SNAPSHOT_COLUMNS, full_snapshot as
+    JSON text), and {campaignId, error} for each campaign whose document could not be built (left out). The columns
+    are computed by polars; only each campaign's JSON document is assembled per campaign, from values computed here."""
+    own = instances.lazy().select(
+        pl.col("campaign_id").cast(pl.String),
+        (pl.col("status") == "active").alias("_active"),
+        _int("volunteers_consumed").fill_null(0),
+        _int("learners_served").fill_null(0),
+        _exact("credits_consumed").fill_null(0),
+    )
+    per_campaign = own.group_by("campaign_id").agg(
+        pl.col("volunteers_consumed").sum().alias("seats_used"),
+        pl.col("learners_served").sum(),
+        pl.col("credits_consumed").sum().alias("_credits"),
+        pl.col("_active").sum().alias("_active_count"),
+        pl.len().alias("_total_count"),
+    )
+    allocated, spent = _exact("budget_allocated").fill_null(0), _exact("budget_spent").fill_null(0)
+    allocated_float, spent_float = _float("budget_allocated").fill_null(0.0), _float("budget_spent").fill_null(0.0)
+    max_sessions, current_sessions = _int("max_sessions"), _int("current_sessions").fill_null(0)
+    frame = (
+        campaigns.lazy()
+        .with_columns(pl.col("id").cast(pl.String))
+        .join(per_campaign, left_on="id", right_on="campaign_id", how="left")
+        .with_columns(
+            *[pl.col(name).fill_null(0) for name in ("seats_used", "learners_served", "_active_count", "_total_count")],
+            pl.col("_credits").fill_null(0),
+            _ratio_expr("current_volunteers", "target_volunteers").alias("_volunteers"),
+            _ratio_expr("current_beneficiaries", "target_beneficiaries").alias("_beneficiaries"),
+            pl.when(allocated > 0).then(ieee_divide(spent_float, allocated_float)).otherwise(0.0).alias("_budget"),
+        )
+        .with_columns(
+            pl.col("id").alias("campaign_id"),
+            pl.lit(snapshot_date).alias("snapshot_date"),
+            _int("target_volunteers").fill_null(0).alias("volunteers_target"),
+            _int("current_volunteers").fill_null(0).alias("volunteers_current"),
+            fixed_decimal_expr(pl.col("_volunteers"), 4).alias("volunteers_utilization"),
+            _int("target_beneficiaries").fill_null(0).alias("beneficiaries_target"),
+            _int("current_beneficiaries").fill_null(0).alias("beneficiaries_current"),
+            fixed_decimal_expr(pl.col("_beneficiaries"), 4).alias("beneficiaries_utilization"),
+            max_sessions.alias("sessions_target"),
+            current_sessions.alias("sessions_current"),
+            pl.when(max_sessions.fill_null(0) != 0)
+            .then(fixed_decimal_expr(ieee_divide(current_sessions, max_sessions), 4))
+            .alias("sessions_utilization"),
+            allocated.round(2).cast(pl.Decimal(38, 2)).alias("budget_allocated"),
+            spent.round(2).cast(pl.Decimal(38, 2)).alias("budget_spent"),
+            (allocated - spent).round(2, mode="half_away_from_zero").cast(pl.Decimal(38, 2)).alias("budget_remaining"),
+            fixed_decimal_expr(pl.col("_budget"), 4).alias("budget_utilization"),
+            _exact("cumulative_sroi").alias("sroi_score"),
+            _exact("average_vis").alias("average_vis_score"),
+            _exact("total_hours_logged").fill_null(0),
+            _int("total_sessions_completed").fill_null(0),
+            _int("committed_seats").alias("seats_committed"),
+            pl.when(pl.col("_credits") > 0)
+            .then(pl.col("_credits").round(2, mode="half_away_from_zero").cast(pl.Decimal(38, 2)))
+            .alias("credits_consumed"),
+            _exact("credit_allocation").alias("credits_allocated"),
+        )
+        .collect()
+    )
+    scores = _avg_outcome_scores_by_campaign(instances, frame["id"])
+    documents: list[str | None] = []
+    learners: list[int | None] = []
+    errors: list[dict] = []
+    document_inputs = frame.select(
+        "id",
+        "name",
+        "status",
+        "program_template_id",
+        "beneficiary_group_id",
+        "company_id",
+        "cumulative_sroi",
+        "iaas_metrics",
+        "_active_count",
+        "_total_count",
+        "_volunteers",
+        "_beneficiaries",
+        "_budget",
+    )
+    for campaign in document_inputs.iter_rows(named=True):
+        document, committed = None, None
+        try:
+            committed = learners_committed(campaign.get("iaas_metrics"))
+            document = json.dumps(
+                snapshot_document(
+                    campaign,
+                    active_count=campaign["_active_count"],
+                    total_count=campaign["_total_count"],
+                    avg_outcome_scores=scores.get(campaign["id"], {}),
+                    ratios=(campaign["_volunteers"], campaign["_beneficiaries"], campaign["_budget"]),
+                ),
+                default=str,
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            errors.append({"campaignId": campaign["id"], "error": f"{type(exc).__name__}: {exc}"})
+        documents.append(document)
+        learners.append(committed)
+    built = frame.with_columns(
+        pl.Series("full_snapshot", documents, dtype=pl.String),
+        pl.Series("learners_committed", learners, dtype=pl.Int64),
+    )
+    return built.filter(pl.col("full_snapshot").is_not_null()).select(SNAPSHOT_COLUMNS), errors
+
+
+def _avg_outcome_scores_by_campaign(instances: pl.DataFrame, campaign_ids: pl.Series) -> dict[str, dict[str, float]]:
+    """avgOutcomeScores per campaign; only instances holding scores are parsed (most hold '{}' or none)."""
+    if "outcome_scores" not in instances.columns:
+        return {}
+    holding = instances.select(pl.col("campaign_id").cast(pl.String), "outcome_scores").filter(
+        pl.col("campaign_id").is_in(campaign_ids.implode())
+        & pl.col("outcome_scores").is_not_null()
+        & ~pl.col("outcome_scores").cast(pl.String).str.strip_chars().is_in(["{}", "null"])
+    )
+    grouped: dict[str, list[dict]] = {}
+    for campaign_id, scores in holding.iter_rows():
+        grouped.setdefault(campaign_id, []).append({"outcome_scores": scores})
+    return {campaign_id: _avg_outcome_scores(rows) for campaign_id, rows in grouped.items()}
 
 
 def _text(value: Any) -> str | None:

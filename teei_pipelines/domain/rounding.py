@@ -41,9 +41,15 @@ def ieee_divide(numerator: pl.Expr, denominator: pl.Expr | float) -> pl.Expr:
     denominator_expr = denominator if isinstance(denominator, pl.Expr) else pl.lit(float(denominator))
     return pl.map_batches(
         [numerator.cast(pl.Float64), denominator_expr.cast(pl.Float64)],
-        lambda series: pl.Series(np.divide(series[0].to_numpy(), series[1].to_numpy())),
+        lambda series: pl.Series(_divide(series[0].to_numpy(), series[1].to_numpy())),
         return_dtype=pl.Float64,
     )
+
+
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """IEEE division; a zero denominator yields inf/NaN quietly (callers mask those rows with when/then)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.divide(numerator, denominator)
 
 
 def js_math_round_expr(expr: pl.Expr) -> pl.Expr:
@@ -54,3 +60,31 @@ def js_math_round_expr(expr: pl.Expr) -> pl.Expr:
 
 def round2_js_expr(expr: pl.Expr) -> pl.Expr:
     return ieee_divide(js_math_round_expr(expr * 100.0), 100.0)
+
+
+def _fixed_units(values: np.ndarray, digits: int) -> np.ndarray:
+    """fixed(x, digits) · 10^digits for each double (NaN and ±inf become NaN: masked rows of a when/then).
+    Vectorised; the rare doubles whose scaled value lies within 1e-6 of a tie (or beyond 2^40) are settled
+    exactly by `fixed`."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = values * 10.0**digits
+        floor = np.floor(scaled)
+        fraction = scaled - floor
+        units = floor + (fraction >= 0.5)
+        doubtful = np.isfinite(scaled) & ((np.abs(fraction - 0.5) < 1e-6) | (np.abs(scaled) >= 2.0**40))
+    for index in np.flatnonzero(doubtful):
+        units[index] = float(fixed(float(values[index]), digits).scaleb(digits))
+    units[~np.isfinite(scaled)] = np.nan
+    return units
+
+
+def fixed_decimal_expr(expr: pl.Expr, digits: int) -> pl.Expr:
+    """Vectorised fixed(x, digits) as an exact Decimal(38, digits) column; nulls stay null."""
+
+    def units(series: pl.Series) -> pl.Series:
+        return pl.Series(_fixed_units(series.cast(pl.Float64).to_numpy(), digits)).fill_nan(None).cast(pl.Int64)
+
+    scaled = expr.map_batches(units, return_dtype=pl.Int64)
+    return (scaled.cast(pl.Decimal(38, 0)) * pl.lit(Decimal(1).scaleb(-digits), pl.Decimal(38, digits))).cast(
+        pl.Decimal(38, digits)
+    )

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from teei_pipelines.domain import sync as rules
-from teei_pipelines.pgio import arrow_connection, literal_sql, query, sql_body
+from teei_pipelines.pgio import arrow_connection, literal_sql, plain_arrow, query, sql_body
 from teei_pipelines.resources.clickhouse import ClickHouseResource
 
 # Rows per ClickHouse insert (SYNC_INSERT_BLOCK_ROWS): large blocks keep the number of parts (and merges) low.
@@ -93,15 +93,6 @@ WINDOW_COUNTS_SCHEMA = {"window_start": pl.Datetime("us", "UTC"), "rows": pl.Int
 
 
 # Arrow in and out -----------------------------------------------------------------------------------------------
-
-
-def plain_arrow(table: pa.Table) -> pa.Table:
-    """ADBC's extension columns (uuid, PostgreSQL numeric, json) as their storage: Binary and text for polars."""
-    for index, column in enumerate(table.columns):
-        if isinstance(column.type, pa.BaseExtensionType):
-            storage = pa.chunked_array([chunk.storage for chunk in column.chunks], type=column.type.storage_type)
-            table = table.set_column(index, table.field(index).name, storage)
-    return table
 
 
 def uuid_arrow(series: pl.Series) -> pa.Array:

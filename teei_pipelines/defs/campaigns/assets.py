@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import dagster as dg
+import polars as pl
 import sqlalchemy as sa
 from pydantic import Field
 
@@ -24,7 +25,7 @@ from teei_pipelines.domain.events import campaign_status_changed_msg_id
 from teei_pipelines.domain.rounding import fixed
 from teei_pipelines.notify import enqueue_email
 from teei_pipelines.outbox import relay_outbox, write_event
-from teei_pipelines.pgio import query
+from teei_pipelines.pgio import copy_in, query, read_frame, statements
 from teei_pipelines.resources.nats import NatsResource
 from teei_pipelines.resources.postgres import PostgresResource
 from teei_pipelines.settings import alert_recipients, env, partition_start
@@ -141,26 +142,6 @@ def rows(connection: sa.Connection, name: str, params: dict[str, Any] | None = N
     return [dict(row) for row in connection.execute(sa.text(query(name)), params or {}).mappings().all()]
 
 
-_USAGE_FIELDS = {
-    "company_ids": "company_id",
-    "event_types": "event_type",
-    "quantities": "quantity",
-    "dedup_keys": "dedup_key",
-    "period_starts": "period_start",
-    "metadata": "metadata",
-    "campaign_ids": "campaign_id",
-    "campaign_event_types": "campaign_event_type",
-}
-
-
-def insert_usage_records(connection: sa.Connection, records: Sequence[dict]) -> int:
-    """Insert billing usage records in one statement; returns how many were new (the rest were duplicates)."""
-    if not records:
-        return 0
-    params = {array: [record[field] for record in records] for array, field in _USAGE_FIELDS.items()}
-    return len(connection.execute(sa.text(query("campaigns/usage_insert")), params).all())
-
-
 # Job A ------------------------------------------------------------------------------------------------------------
 class LifecycleConfig(dg.Config):
     dry_run: bool = Field(default=False, description="evaluate and report, change nothing")
@@ -251,51 +232,28 @@ def lifecycle(
 
 
 # Job D, part 1 ----------------------------------------------------------------------------------------------------
-def _fits_numeric_8_4(value: Decimal | None) -> None:
-    if value is not None and abs(value) >= NUMERIC_8_4_LIMIT:
-        raise ValueError(f"capacity_utilization {value} overflows numeric(8,4)")
-
-
-def load_metrics_inputs(connection: sa.Connection) -> tuple[list[dict], list[dict]]:
-    campaigns = rows(connection, "campaigns/metrics_campaigns", {"campaign_id": None})
-    instances = rows(connection, "campaigns/metrics_instances", {"campaign_ids": [c["id"] for c in campaigns]})
+def load_metrics_frames(
+    postgres: PostgresResource, campaign_id: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The refreshed campaigns (or the one named) and their instances, each read in one query as Arrow."""
+    campaigns = read_frame(postgres.engine, "campaigns/metrics_campaigns_frame", campaign_id=campaign_id)
+    instances = read_frame(postgres.engine, "campaigns/metrics_instances_frame", campaign_id=campaign_id)
     return campaigns, instances
 
 
-def by_campaign(instances: Sequence[dict]) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = {}
-    for row in instances:
-        grouped.setdefault(row["campaign_id"], []).append(row)
-    return grouped
+def compute_rollups(campaigns: pl.DataFrame, instances: pl.DataFrame, outcome: Outcome) -> pl.DataFrame:
+    """The §4 rollup of every campaign at once; a campaign whose utilization overflows numeric(8,4) is reported in
+    `outcome` and left out."""
+    rollups = rules.aggregate_frame(campaigns, instances)
+    overflow = pl.col("capacity_utilization").abs() >= NUMERIC_8_4_LIMIT
+    for row in rollups.filter(overflow).select("id", "capacity_utilization").iter_rows():
+        outcome.errors.append(
+            {"campaignId": row[0], "error": f"ValueError: capacity_utilization {row[1]} overflows numeric(8,4)"}
+        )
+    return rollups.filter(~overflow)
 
 
-def compute_rollups(campaigns: Sequence[dict], instances: Sequence[dict], outcome: Outcome) -> dict[str, dict]:
-    grouped = by_campaign(instances)
-    rollups: dict[str, dict] = {}
-    for campaign in campaigns:
-
-        def rollup(campaign=campaign) -> dict:
-            result = rules.aggregate_instances(campaign, grouped.get(campaign["id"], []))
-            _fits_numeric_8_4(result["capacity_utilization"])
-            return result
-
-        result = outcome.isolate(campaign["id"], rollup)
-        if result is not None:
-            rollups[campaign["id"]] = result
-    return rollups
-
-
-_ROLLUP_COLUMNS = (
-    "current_volunteers",
-    "current_beneficiaries",
-    "current_sessions",
-    "total_hours_logged",
-    "cumulative_sroi",
-    "average_vis",
-    "capacity_utilization",
-    "is_near_capacity",
-    "is_over_capacity",
-)
+_ROLLUP_COLUMNS = rules.ROLLUP_SCHEMA_COLUMNS[1:-1]  # without id and the unrounded utilization
 
 
 def write_rollups(connection: sa.Connection, rollups: dict[str, dict]) -> None:
@@ -305,23 +263,53 @@ def write_rollups(connection: sa.Connection, rollups: dict[str, dict]) -> None:
     connection.execute(sa.text(query("campaigns/metrics_update")), params)
 
 
-def write_rollups_isolated(postgres: PostgresResource, rollups: dict[str, dict], outcome: Outcome) -> int:
+def write_rollup_frame(connection: sa.Connection, rollups: pl.DataFrame) -> None:
+    """Every rollup in one COPY and one UPDATE, in the caller's transaction."""
+    for statement in statements("campaigns/rollups_stage"):
+        connection.execute(statement)
+    copy_in(connection, "campaign_rollups_stage", rollups.select("id", *_ROLLUP_COLUMNS))
+    connection.execute(sa.text(query("campaigns/metrics_update_from_stage")))
+
+
+def write_rollups_isolated(postgres: PostgresResource, rollups: pl.DataFrame, outcome: Outcome) -> int:
     """One statement for all; if the database refuses it, one per campaign so only the bad row fails."""
     try:
         with postgres.begin() as connection:
-            write_rollups(connection, rollups)
-        return len(rollups)
+            write_rollup_frame(connection, rollups)
+        return rollups.height
     except sa.exc.DBAPIError:
         written = 0
-        for campaign_id, rollup in rollups.items():
+        for rollup in rollups.to_dicts():
 
-            def one(campaign_id=campaign_id, rollup=rollup) -> bool:
+            def one(rollup=rollup) -> bool:
                 with postgres.begin() as connection:
-                    write_rollups(connection, {campaign_id: rollup})
+                    write_rollups(connection, {rollup["id"]: rollup})
                 return True
 
-            written += bool(outcome.isolate(campaign_id, one))
+            written += bool(outcome.isolate(rollup["id"], one))
         return written
+
+
+def alert_candidates(campaigns: pl.DataFrame, rollups: pl.DataFrame) -> tuple[list[dict], dict[str, dict]]:
+    """The alerting campaigns whose utilization crossed at least one band upwards (campaigns.md §4), as the
+    mappings `capacity_alerts` takes; usually none or a handful."""
+    previous = pl.col("capacity_utilization").cast(pl.Float64).fill_null(0.0)
+    crossed = pl.any_horizontal(
+        [(previous < band.threshold) & (pl.col("utilization") >= band.threshold) for band in rules.CAPACITY_BANDS]
+    )
+    candidates = (
+        campaigns.join(
+            rollups.select("id", "utilization", pl.col("capacity_utilization").alias("new_capacity_utilization")),
+            on="id",
+        )
+        .filter(pl.col("status").is_in(list(rules.ALERTING_STATUSES)) & crossed)
+        .to_dicts()
+    )
+    updates = {
+        row["id"]: {"utilization": row["utilization"], "capacity_utilization": row["new_capacity_utilization"]}
+        for row in candidates
+    }
+    return candidates, updates
 
 
 def capacity_alerts(
@@ -402,22 +390,22 @@ def metrics(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg
     started = time.perf_counter()
     window = Window.of(context)
     outcome = Outcome()
-    with postgres.connect() as connection:
-        campaigns, instances = load_metrics_inputs(connection)
+    campaigns, instances = load_metrics_frames(postgres)
     rollups = compute_rollups(campaigns, instances, outcome)
     # Alerts first: they compare with capacity_utilization *before* this run's UPDATE, so a retry after a failed
     # write sees the same crossings, and their dedup keys make the second insert a no-op.
+    candidates, candidate_rollups = alert_candidates(campaigns, rollups)
     with postgres.begin() as connection:
-        alerts = capacity_alerts(connection, campaigns, rollups, window)
+        alerts = capacity_alerts(connection, candidates, candidate_rollups, window)
     written = write_rollups_isolated(postgres, rollups, outcome)
     duration_ms = (time.perf_counter() - started) * 1000
     metadata = {
-        "campaignsProcessed": len(campaigns),
+        "campaignsProcessed": campaigns.height,
         "campaignsUpdated": written,
-        "instancesRead": len(instances),
+        "instancesRead": instances.height,
         "capacityAlerts": dg.MetadataValue.json(alerts),
-        "nearCapacity": sum(r["is_near_capacity"] for r in rollups.values()),
-        "overCapacity": sum(r["is_over_capacity"] for r in rollups.values()),
+        "nearCapacity": int(rollups["is_near_capacity"].sum()),
+        "overCapacity": int(rollups["is_over_capacity"].sum()),
         "durationMs": round(duration_ms),
         "slow_run": duration_ms > SLOW_RUN_MS,
         "errors": dg.MetadataValue.json(outcome.errors),
@@ -426,44 +414,40 @@ def metrics(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg
 
 
 # Job D, part 2 ----------------------------------------------------------------------------------------------------
-def snapshot_params(row: dict) -> dict:
-    return {**row, "full_snapshot": json.dumps(row["full_snapshot"], default=str)}
+def write_snapshot_frame(connection: sa.Connection, snapshots: pl.DataFrame) -> None:
+    """Every snapshot in one COPY and one upsert, in the caller's transaction."""
+    for statement in statements("campaigns/snapshots_stage"):
+        connection.execute(statement)
+    copy_in(connection, "snapshots_stage", snapshots)
+    connection.execute(sa.text(query("campaigns/snapshot_upsert_from_stage")))
 
 
 def take_snapshots(
     postgres: PostgresResource,
-    campaigns: Sequence[dict],
-    instances: Sequence[dict],
+    campaigns: pl.DataFrame,
+    instances: pl.DataFrame,
     snapshot_date: datetime,
     outcome: Outcome,
 ) -> int:
-    grouped = by_campaign(instances)
-    built = [
-        row
-        for campaign in campaigns
-        if (
-            row := outcome.isolate(
-                campaign["id"], lambda c=campaign: rules.build_snapshot(c, grouped.get(c["id"], []), snapshot_date)
-            )
-        )
-        is not None
-    ]
-    if not built:
+    built, errors = rules.snapshot_frame(campaigns, instances, snapshot_date)
+    outcome.errors.extend(errors)
+    if built.is_empty():
         return 0
     try:
         with postgres.begin() as connection:
-            connection.execute(sa.text(query("campaigns/snapshot_upsert")), [snapshot_params(r) for r in built])
-        return len(built)
+            write_snapshot_frame(connection, built)
+        return built.height
     except sa.exc.DBAPIError:
         written = 0
-        for row in built:
+        for index in range(built.height):
+            row = built.slice(index, 1)
 
             def one(row=row) -> bool:
                 with postgres.begin() as connection:
-                    connection.execute(sa.text(query("campaigns/snapshot_upsert")), snapshot_params(row))
+                    write_snapshot_frame(connection, row)
                 return True
 
-            written += bool(outcome.isolate(row["campaign_id"], one))
+            written += bool(outcome.isolate(row["campaign_id"].item(), one))
         return written
 
 
@@ -483,13 +467,12 @@ def metrics_snapshots(context: dg.AssetExecutionContext, postgres: PostgresResou
     if skipped is not None:
         return skipped
     outcome = Outcome()
-    with postgres.connect() as connection:
-        campaigns, instances = load_metrics_inputs(connection)
-    due = [c for c in campaigns if rules.snapshot_due(c["status"], c["current_sessions"], window.start.hour)]
+    campaigns, instances = load_metrics_frames(postgres)
+    due = rules.snapshots_due(campaigns, window.start.hour)
     written = take_snapshots(postgres, due, instances, window.start, outcome)
     metadata = {
-        "campaignsRefreshed": len(campaigns),
-        "campaignsDue": len(due),
+        "campaignsRefreshed": campaigns.height,
+        "campaignsDue": due.height,
         "snapshotsWritten": written,
         "snapshot_date": window.start.isoformat(),
         "captured_at": captured_at.isoformat(),
@@ -514,41 +497,20 @@ def seat_usage(context: dg.AssetExecutionContext, postgres: PostgresResource) ->
     skipped = stale_skip(context, SEAT_USAGE, window, captured_at, "usageRecordsCreated")
     if skipped is not None:
         return skipped
-    with postgres.connect() as connection:
-        campaigns = rows(connection, "campaigns/seat_campaigns")
-    records = []
-    for campaign in campaigns:
-        target = campaign["target_volunteers"] or 0
-        metadata = {
-            "campaignId": campaign["id"],
-            "campaignEventType": "seat_usage",
-            "campaignName": campaign["name"],
-            "pricingModel": campaign["pricing_model"],
-            "targetVolunteers": target,
-            "utilizationPercent": campaign["current_volunteers"] / target * 100 if target > 0 else None,
-            "partitionKey": window.key,
-            "runId": context.run_id,
-        }
-        if campaign["pricing_model"] == "bundle":
-            metadata["l2iSubscriptionId"] = campaign["l2i_subscription_id"]
-        records.append(
-            {
-                "company_id": campaign["company_id"],
-                "event_type": "active_seats",
-                "quantity": campaign["current_volunteers"],
-                "dedup_key": f"campaign:{campaign['id']}:seat_usage:{window.hour_key}",
-                "period_start": window.start,
-                "metadata": json.dumps(metadata),
-                "campaign_id": campaign["id"],
-                "campaign_event_type": "seat_usage",
-            }
-        )
     with postgres.begin() as connection:
-        created = insert_usage_records(connection, records)
+        selected, created = connection.execute(
+            sa.text(query("campaigns/seat_usage_insert")),
+            {
+                "hour_key": window.hour_key,
+                "period_start": window.start,
+                "partition_key": window.key,
+                "run_id": context.run_id,
+            },
+        ).one()
     metadata = {
-        "campaignsProcessed": len(campaigns),
+        "campaignsProcessed": selected,
         "usageRecordsCreated": created,
-        "duplicatesDetected": len(records) - created,
+        "duplicatesDetected": selected - created,
         "captured_at": captured_at.isoformat(),
         "errors": dg.MetadataValue.json([]),
     }
@@ -556,13 +518,6 @@ def seat_usage(context: dg.AssetExecutionContext, postgres: PostgresResource) ->
 
 
 # Job C ------------------------------------------------------------------------------------------------------------
-def _same_metadata(stored: dict | None, fresh: dict) -> bool:
-    """Compare record metadata ignoring runId, so re-running a partition writes nothing new."""
-    if stored is None:
-        return False
-    return {k: v for k, v in stored.items() if k != "runId"} == {k: v for k, v in fresh.items() if k != "runId"}
-
-
 @campaign_asset(
     CREDIT_USAGE,
     (
@@ -576,59 +531,26 @@ def _same_metadata(stored: dict | None, fresh: dict) -> bool:
 def credit_usage(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     window = Window.of(context)
     outcome = Outcome()
-    with postgres.connect() as connection:
-        campaigns = rows(connection, "campaigns/credit_campaigns")
-        ids = [c["id"] for c in campaigns]
-        consumption = {
-            row["campaign_id"]: row
-            for row in rows(
-                connection,
-                "campaigns/credit_consumption",
-                {"campaign_ids": ids, "period_start": window.start, "period_end": window.end},
-            )
-        }
-        records = rows(connection, "campaigns/credit_records", {"campaign_ids": ids})
-    records_by_campaign: dict[str, list[dict]] = {}
-    for record in records:
-        records_by_campaign.setdefault(record["campaign_id"], []).append(record)
-    plans: list[CreditPlan] = []
-    remaining_by_campaign: dict[str, int | None] = {}
+    plans = apply_credit_usage(postgres, window, context.run_id, outcome)
     alerts: list[dict] = []
-    for campaign in campaigns:
-        plan = outcome.isolate(
-            campaign["id"],
-            lambda c=campaign: plan_credit_usage(
-                c, consumption.get(c["id"]), records_by_campaign.get(c["id"], []), window, context.run_id
-            ),
-        )
-        if plan is not None:
-            plans.append(plan)
-            remaining_by_campaign[plan.campaign_id] = plan.remaining
-    counts = apply_credit_plans(postgres, plans, outcome)
-    blocked = [plan.campaign_id for plan in plans if plan.action == "blocked"]
-
-    with postgres.begin() as connection:
-        connection.execute(
-            sa.text(query("campaigns/credits_remaining_update")),
-            {
-                "ids": list(remaining_by_campaign),
-                "remaining": list(remaining_by_campaign.values()),
-            },
-        )
-        for campaign in campaigns:
-            remaining = remaining_by_campaign.get(campaign["id"])
-            if campaign["id"] in remaining_by_campaign and rules.low_credit(campaign["credit_allocation"], remaining):
+    low = [plan for plan in plans if rules.low_credit(plan["credit_allocation"], plan["credits_remaining"])]
+    if low:
+        with postgres.begin() as connection:
+            for plan in low:
                 alert = outcome.isolate(
-                    campaign["id"], lambda c=campaign, r=remaining: low_credit_alert(connection, c, r, window)
+                    plan["id"], lambda p=plan: low_credit_alert(connection, p, p["credits_remaining"], window)
                 )
                 if alert:
                     alerts.append(alert)
+    actions = [plan["action"] for plan in plans]
+    blocked = [plan["id"] for plan in plans if plan["action"] == "blocked"]
+    created = sum(plan["created"] for plan in plans)
     metadata = {
-        "campaignsProcessed": len(campaigns),
-        "usageRecordsCreated": counts["created"],
-        "usageRecordsUpdated": counts["updated"],
-        "usageRecordsDeleted": counts["deleted"],
-        "duplicatesDetected": counts["duplicates"],
+        "campaignsProcessed": len(plans),
+        "usageRecordsCreated": created,
+        "usageRecordsUpdated": actions.count("update"),
+        "usageRecordsDeleted": actions.count("delete"),
+        "duplicatesDetected": actions.count("insert") - created,
         "late_adjustment_blocked": bool(blocked),
         "lateAdjustmentBlockedCampaigns": dg.MetadataValue.json(blocked),
         "lowCreditAlerts": dg.MetadataValue.json(alerts),
@@ -637,102 +559,30 @@ def credit_usage(context: dg.AssetExecutionContext, postgres: PostgresResource) 
     return dg.MaterializeResult(metadata=metadata, check_results=[errors_check(CREDIT_USAGE, outcome.errors)])
 
 
-@dataclass
-class CreditPlan:
-    """What one campaign's hour needs: insert, update, delete, blocked (already reported) or unchanged."""
-
-    campaign_id: str
-    action: str
-    remaining: int | None
-    record: dict[str, Any] | None = None
-
-
-def plan_credit_usage(
-    campaign: dict, usage: dict | None, own_records: Sequence[dict], window: Window, run_id: str
-) -> CreditPlan:
-    key = f"campaign:{campaign['id']}:credit_usage:{window.hour_key}"
-    existing = next((r for r in own_records if r["deduplication_key"] == key), None)
-    others = [r["quantity"] for r in own_records if r["deduplication_key"] != key]
-    usage = usage or {"minutes": 0, "sessions": 0}
-    credits = rules.credits_for_minutes(usage["minutes"], campaign["credit_consumption_rate"])
-    reported = existing is not None and existing["reported_to_stripe"]
-    remaining = rules.credits_remaining(
-        campaign["credit_allocation"], [*others, existing["quantity"] if reported else credits]
-    )
-    allocation = campaign["credit_allocation"] or 0
-    metadata = {
-        "campaignId": campaign["id"],
-        "campaignEventType": "credit_usage",
-        "campaignName": campaign["name"],
-        "source": "kintell_session_minutes",
-        "minutes": int(usage["minutes"] or 0),
-        "sessionCount": int(usage["sessions"] or 0),
-        "creditConsumptionRate": str(campaign["credit_consumption_rate"]),
-        "creditsAllocated": campaign["credit_allocation"],
-        "creditsRemaining": remaining,
-        "utilizationPercent": (allocation - remaining) / allocation * 100 if allocation > 0 else 0,
-        "partitionKey": window.key,
-        "runId": run_id,
-    }
-    record = {
-        "company_id": campaign["company_id"],
-        "event_type": "storage_gb",
-        "quantity": credits,
-        "dedup_key": key,
+def apply_credit_usage(postgres: PostgresResource, window: Window, run_id: str, outcome: Outcome) -> list[dict]:
+    """Every campaign's hour in one statement; if the database refuses it, campaign by campaign, so only the
+    campaign that fails is left out (and reported)."""
+    params = {
+        "hour_key": window.hour_key,
         "period_start": window.start,
-        "metadata": json.dumps(metadata),
-        "campaign_id": campaign["id"],
-        "campaign_event_type": "credit_usage",
+        "period_end": window.end,
+        "partition_key": window.key,
+        "run_id": run_id,
     }
-    if reported:
-        action = "blocked" if Decimal(existing["quantity"]) != credits else "unchanged"
-    elif credits == 0:
-        action = "delete" if existing is not None else "unchanged"
-    elif existing is None:
-        action = "insert"
-    elif Decimal(existing["quantity"]) == credits and _same_metadata(existing["metadata"], metadata):
-        action = "unchanged"
-    else:
-        action = "update"
-    return CreditPlan(campaign["id"], action, remaining, record)
 
-
-def _apply_credit_batch(connection: sa.Connection, plans: Sequence[CreditPlan]) -> dict[str, int]:
-    inserts = [p.record for p in plans if p.action == "insert"]
-    updates = [p.record for p in plans if p.action == "update"]
-    deletes = [p.record["dedup_key"] for p in plans if p.action == "delete"]
-    created = insert_usage_records(connection, inserts)
-    if updates:
-        connection.execute(
-            sa.text(query("campaigns/credit_records_update_many")),
-            {
-                "dedup_keys": [r["dedup_key"] for r in updates],
-                "quantities": [r["quantity"] for r in updates],
-                "metadata": [r["metadata"] for r in updates],
-            },
-        )
-    if deletes:
-        connection.execute(sa.text(query("campaigns/credit_records_delete_many")), {"dedup_keys": deletes})
-    return {"created": created, "duplicates": len(inserts) - created, "updated": len(updates), "deleted": len(deletes)}
-
-
-def apply_credit_plans(postgres: PostgresResource, plans: Sequence[CreditPlan], outcome: Outcome) -> dict[str, int]:
-    """All writes in one transaction; if the database refuses the batch, campaign by campaign."""
-    try:
+    def apply(campaign_id: str | None) -> list[dict]:
         with postgres.begin() as connection:
-            return _apply_credit_batch(connection, plans)
+            return rows(connection, "campaigns/credit_usage_apply", {**params, "campaign_id": campaign_id})
+
+    try:
+        return apply(None)
     except sa.exc.DBAPIError:
-        totals = dict.fromkeys(("created", "duplicates", "updated", "deleted"), 0)
-        for plan in plans:
-
-            def one(plan=plan) -> dict[str, int]:
-                with postgres.begin() as connection:
-                    return _apply_credit_batch(connection, [plan])
-
-            counts = outcome.isolate(plan.campaign_id, one) or {}
-            for name, value in counts.items():
-                totals[name] += value
-        return totals
+        with postgres.connect() as connection:
+            ids = [row["id"] for row in rows(connection, "campaigns/credit_campaigns")]
+        plans: list[dict] = []
+        for campaign_id in ids:
+            plans.extend(outcome.isolate(campaign_id, lambda c=campaign_id: apply(c)) or [])
+        return plans
 
 
 def low_credit_alert(connection: sa.Connection, campaign: dict, remaining: int, window: Window) -> dict | None:

@@ -10,7 +10,7 @@ from pydantic import Field
 from teei_pipelines.defs.campaigns.assets import (
     Outcome,
     compute_rollups,
-    rows,
+    load_metrics_frames,
     take_snapshots,
     write_rollups_isolated,
 )
@@ -23,17 +23,13 @@ class UnknownCampaignError(LookupError):
 
 def force_snapshot(postgres: PostgresResource, campaign_id: str, snapshot_date: datetime) -> dict:
     outcome = Outcome()
-    with postgres.connect() as connection:
-        found = rows(connection, "campaigns/metrics_campaigns", {"campaign_id": campaign_id})
-        if not found:
-            raise UnknownCampaignError(f"campaign {campaign_id} does not exist")
-        instances = rows(connection, "campaigns/metrics_instances", {"campaign_ids": [campaign_id]})
-    rollups = compute_rollups(found, instances, outcome)
-    write_rollups_isolated(postgres, rollups, outcome)
+    found, instances = load_metrics_frames(postgres, campaign_id)
+    if found.is_empty():
+        raise UnknownCampaignError(f"campaign {campaign_id} does not exist")
+    write_rollups_isolated(postgres, compute_rollups(found, instances, outcome), outcome)
     if outcome.errors:
         raise RuntimeError(f"aggregation failed for {campaign_id}: {outcome.errors[0]['error']}")
-    with postgres.connect() as connection:
-        refreshed = rows(connection, "campaigns/metrics_campaigns", {"campaign_id": campaign_id})
+    refreshed, _ = load_metrics_frames(postgres, campaign_id)
     written = take_snapshots(postgres, refreshed, instances, snapshot_date, outcome)
     if outcome.errors:
         raise RuntimeError(f"snapshot failed for {campaign_id}: {outcome.errors[0]['error']}")
