@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+import orjson
 import polars as pl
 
 from teei_pipelines.domain.rounding import fixed, fixed_decimal_expr, ieee_divide
@@ -270,7 +271,7 @@ def aggregate_frame(campaigns: pl.DataFrame, instances: pl.DataFrame) -> pl.Data
     joined = (
         campaigns.lazy()
         .select(pl.col("id").cast(pl.String), "target_volunteers", "target_beneficiaries")
-        .join(sums, left_on="id", right_on="campaign_id", how="left")
+        .join(sums, left_on="id", right_on="campaign_id", how="left", maintain_order="left")
         .with_columns(*[pl.col(name).fill_null(0).cast(pl.Int64) for name in counts])
     )
     sroi = (
@@ -588,7 +589,7 @@ def snapshot_frame(
     frame = (
         campaigns.lazy()
         .with_columns(pl.col("id").cast(pl.String))
-        .join(per_campaign, left_on="id", right_on="campaign_id", how="left")
+        .join(per_campaign, left_on="id", right_on="campaign_id", how="left", maintain_order="left")
         .with_columns(
             *[pl.col(name).fill_null(0) for name in ("seats_used", "learners_served", "_active_count", "_total_count")],
             pl.col("_credits").fill_null(0),
@@ -649,7 +650,7 @@ def snapshot_frame(
         document, committed = None, None
         try:
             committed = learners_committed(campaign.get("iaas_metrics"))
-            document = json.dumps(
+            document = orjson.dumps(
                 snapshot_document(
                     campaign,
                     active_count=campaign["_active_count"],
@@ -658,7 +659,7 @@ def snapshot_frame(
                     ratios=(campaign["_volunteers"], campaign["_beneficiaries"], campaign["_budget"]),
                 ),
                 default=str,
-            )
+            ).decode()
         except (ValueError, TypeError, AttributeError) as exc:
             errors.append({"campaignId": campaign["id"], "error": f"{type(exc).__name__}: {exc}"})
         documents.append(document)

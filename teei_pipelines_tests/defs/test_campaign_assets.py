@@ -314,3 +314,32 @@ def test_schedules_run_the_hour_that_just_ended():
         context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 1, 0, 0, tzinfo=UTC))
         request = schedule(context)
         assert request.partition_key == "2026-02-28-23:00" == request.run_key, job.name
+
+
+def test_seat_usage_records_carry_the_specified_quantity_key_and_metadata(seeded, postgres, nats):
+    result = run(postgres, nats, CURRENT, selection=[metrics, seat_usage])
+    hour = datetime.strptime(CURRENT, "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+    records = table(
+        seeded,
+        "SELECT r.deduplication_key, r.quantity, r.event_type, r.usage_period_start, r.metadata, c.id::text, "
+        "c.name, c.pricing_model::text, c.target_volunteers, c.current_volunteers, c.l2i_subscription_id::text "
+        "FROM billing_usage_records r JOIN campaigns c ON c.id = r.campaign_id "
+        "WHERE r.campaign_event_type = 'seat_usage'",
+    )
+    assert len(records) == meta(result, "seat_usage")["usageRecordsCreated"] > 0
+    for key, quantity, event_type, period, metadata, cid, name, pricing, target, current, l2i in records:
+        assert key == f"campaign:{cid}:seat_usage:{hour:%Y-%m-%dT%H}"
+        assert (quantity, event_type, period) == (current, "active_seats", hour)
+        expected = {
+            "campaignId": cid,
+            "campaignEventType": "seat_usage",
+            "campaignName": name,
+            "pricingModel": pricing,
+            "targetVolunteers": target,
+            "utilizationPercent": current / target * 100 if target > 0 else None,
+            "partitionKey": CURRENT,
+            "runId": result.run_id,
+        }
+        if pricing == "bundle":
+            expected["l2iSubscriptionId"] = l2i
+        assert metadata == expected
