@@ -121,10 +121,20 @@ _POINTS_BY_CODE: dict[int, int] = {code: POINTS[event_type] for event_type, code
 # input takes the unpacked path instead (checked exactly, per run).
 _FIELD_BITS = 21
 _FIELD_MASK = (1 << _FIELD_BITS) - 1
-_PACKED_INCREMENTS: tuple[dict[int, int], dict[int, int]] = ({}, {})
+_PACKED_INCREMENTS: tuple[list[int], list[int]] = ([0] * (_UNKNOWN_CODE + 1), [0] * (_UNKNOWN_CODE + 1))
 for _index, _types in enumerate(BREAKDOWN_TYPES.values()):
     for _event_type in _types:
         _PACKED_INCREMENTS[_index // 3][_TYPE_CODES[_event_type]] = 1 << (_FIELD_BITS * (_index % 3))
+# raw_points is a linear function of the breakdown counts (every type with points belongs to exactly one key), so the
+# group-by does not sum points separately.
+_POINTS_PER_KEY: dict[str, int] = {key: POINTS[types[0]] for key, types in BREAKDOWN_TYPES.items()}
+assert all(POINTS[t] == _POINTS_PER_KEY[k] for k, types in BREAKDOWN_TYPES.items() for t in types)
+assert all(points == 0 or any(t in types for types in BREAKDOWN_TYPES.values()) for t, points in POINTS.items())
+
+
+def _by_code(values: list[int], dtype: pl.DataType) -> pl.Expr:
+    """values[_code] per event: a gather from a 9-entry table, not a hash lookup per event."""
+    return pl.lit(pl.Series(values, dtype=dtype)).gather(pl.col("_code"))
 
 
 def _per_event_columns(events: pl.LazyFrame, reference: datetime, params: DecayParams) -> pl.LazyFrame:
@@ -134,12 +144,13 @@ def _per_event_columns(events: pl.LazyFrame, reference: datetime, params: DecayP
         weight = (age_us.cast(pl.Float64) / float(MICROSECONDS_PER_DAY) * -params.decay_lambda).exp()
     else:
         weight = pl.lit(1.0)
+    points = [_POINTS_BY_CODE.get(code, 0) for code in range(_UNKNOWN_CODE + 1)]
     return (
         events.with_columns(code.alias("_code"))
         .with_columns(
-            pl.col("_code").replace_strict(_POINTS_BY_CODE, default=0, return_dtype=pl.Int32).alias("_points"),
+            _by_code(points, pl.Int32).alias("_points"),
             *[
-                pl.col("_code").replace_strict(increments, default=0, return_dtype=pl.Int64).alias(f"_packed{half}")
+                _by_code(increments, pl.Int64).alias(f"_packed{half}")
                 for half, increments in enumerate(_PACKED_INCREMENTS)
             ],
         )
@@ -161,9 +172,9 @@ def _contributions(events: pl.LazyFrame, reference: datetime, params: DecayParam
     columns = _per_event_columns(events, reference, params)
     common = [
         (pl.col("_decayed").sum().cast(pl.Float64) / _FIXED_POINT).alias("decay_sum"),
-        pl.col("_points").sum().cast(pl.Int64).alias("raw_points"),
         pl.col("timestamp").max().alias("last_activity_date"),
     ]
+    raw_points = pl.sum_horizontal(pl.col(key) * points for key, points in _POINTS_PER_KEY.items()).alias("raw_points")
     grouped = (
         columns.group_by("user_id")
         .agg(*common, pl.col("_packed0").sum(), pl.col("_packed1").sum(), pl.len().alias("_events"))
@@ -175,12 +186,14 @@ def _contributions(events: pl.LazyFrame, reference: datetime, params: DecayParam
             pl.col("_code").is_in([_TYPE_CODES[t] for t in types]).sum().cast(pl.Int64).alias(key)
             for key, types in BREAKDOWN_TYPES.items()
         ]
-        return columns.group_by("user_id").agg(*common, *counts).select(STATE_COLUMNS).collect()
+        return (
+            columns.group_by("user_id").agg(*common, *counts).with_columns(raw_points).select(STATE_COLUMNS).collect()
+        )
     unpacked = [
         ((pl.col(f"_packed{index // 3}") // (1 << (_FIELD_BITS * (index % 3)))) % (1 << _FIELD_BITS)).alias(key)
         for index, key in enumerate(BREAKDOWN_KEYS)
     ]
-    return grouped.with_columns(unpacked).select(STATE_COLUMNS)
+    return grouped.with_columns(unpacked).with_columns(raw_points).select(STATE_COLUMNS)
 
 
 def _in_window(events: pl.LazyFrame, after: datetime | None, until: datetime) -> pl.LazyFrame:
