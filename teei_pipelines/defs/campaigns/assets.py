@@ -1,7 +1,9 @@
 """The four hourly campaign jobs as assets (campaigns.md §2-§7).
 
-Each asset reads its campaigns with one query, applies the pure rules of `teei_pipelines.domain.campaigns`, and
-writes with set-based statements. A campaign whose rule or row fails is recorded as {campaignId, error} and the
+Every asset is set-based: a fixed number of statements however many campaigns there are. Metrics and snapshots read
+the campaigns and their instances as two Arrow frames, apply the polars rules of `teei_pipelines.domain.campaigns`
+to every campaign at once, and write through COPY into a staging table plus one UPDATE or upsert; seat and credit
+usage are one SQL statement each. A campaign whose rule or row fails is recorded as {campaignId, error} and the
 others are still written; the `<asset>_no_campaign_errors` check (WARN) turns red when that list is not empty.
 """
 
