@@ -99,6 +99,13 @@ def insert_usage_records(connection: sa.Connection, records: Sequence[dict]) -> 
     return len(connection.execute(baseline_sql("usage_insert"), params).all())
 
 
+def write_rollups(connection: sa.Connection, rollups: dict[str, dict]) -> None:
+    params = {"ids": list(rollups)}
+    for column in campaign_assets.ROLLUP_COLUMNS:
+        params[column] = [rollup[column] for rollup in rollups.values()]
+    connection.execute(baseline_sql("metrics_update"), params)
+
+
 def _load_fixture(postgres: PostgresResource, campaigns: int, instances_per_campaign: int, hour: datetime) -> None:
     with postgres.begin() as connection:
         for statement in FIXTURE_SQL.split(";\n"):
@@ -129,7 +136,7 @@ def _row_by_row_metrics(postgres: PostgresResource) -> None:
     with postgres.begin() as connection:
         for campaign, instances in _one_campaign_at_a_time(connection):
             rollup = rules.aggregate_instances(campaign, instances)
-            campaign_assets.write_rollups(connection, {campaign["id"]: rollup})
+            write_rollups(connection, {campaign["id"]: rollup})
 
 
 def _row_by_row_snapshots(postgres: PostgresResource, hour: datetime) -> None:

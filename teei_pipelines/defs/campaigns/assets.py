@@ -255,21 +255,14 @@ def compute_rollups(campaigns: pl.DataFrame, instances: pl.DataFrame, outcome: O
     return rollups.filter(~overflow)
 
 
-_ROLLUP_COLUMNS = rules.ROLLUP_SCHEMA_COLUMNS[1:-1]  # without id and the unrounded utilization
-
-
-def write_rollups(connection: sa.Connection, rollups: dict[str, dict]) -> None:
-    params = {"ids": list(rollups)}
-    for column in _ROLLUP_COLUMNS:
-        params[column] = [rollup[column] for rollup in rollups.values()]
-    connection.execute(sa.text(query("campaigns/metrics_update")), params)
+ROLLUP_COLUMNS = rules.ROLLUP_SCHEMA_COLUMNS[1:-1]  # without id and the unrounded utilization
 
 
 def write_rollup_frame(connection: sa.Connection, rollups: pl.DataFrame) -> None:
     """Every rollup in one COPY and one UPDATE, in the caller's transaction."""
     for statement in statements("campaigns/rollups_stage"):
         connection.execute(statement)
-    copy_in(connection, "campaign_rollups_stage", rollups.select("id", *_ROLLUP_COLUMNS))
+    copy_in(connection, "campaign_rollups_stage", rollups.select("id", *ROLLUP_COLUMNS))
     connection.execute(sa.text(query("campaigns/metrics_update_from_stage")))
 
 
@@ -281,14 +274,15 @@ def write_rollups_isolated(postgres: PostgresResource, rollups: pl.DataFrame, ou
         return rollups.height
     except sa.exc.DBAPIError:
         written = 0
-        for rollup in rollups.to_dicts():
+        for index in range(rollups.height):
+            rollup = rollups.slice(index, 1)
 
             def one(rollup=rollup) -> bool:
                 with postgres.begin() as connection:
-                    write_rollups(connection, {rollup["id"]: rollup})
+                    write_rollup_frame(connection, rollup)
                 return True
 
-            written += bool(outcome.isolate(rollup["id"], one))
+            written += bool(outcome.isolate(rollup["id"].item(), one))
         return written
 
 
