@@ -101,7 +101,7 @@ def insert_usage_records(connection: sa.Connection, records: Sequence[dict]) -> 
 
 def write_rollups(connection: sa.Connection, rollups: dict[str, dict]) -> None:
     params = {"ids": list(rollups)}
-    for column in campaign_assets.ROLLUP_COLUMNS:
+    for column in rules.ROLLUP_COLUMNS:
         params[column] = [rollup[column] for rollup in rollups.values()]
     connection.execute(baseline_sql("metrics_update"), params)
 
@@ -265,6 +265,7 @@ def _row_by_row_lifecycle(postgres: PostgresResource, window: campaign_assets.Wi
 def run(campaigns: int = 10_000, instances_per_campaign: int = 10) -> list[Row]:
     workdir = Path(tempfile.mkdtemp(prefix="teei-bench-campaigns-"))
     server = start_postgres(workdir / "pg")
+    previous_lag = os.environ.get("CAMPAIGN_BACKFILL_MAX_LAG_HOURS")
     try:
         ensure_database(server.get_uri(), "bench")
         postgres = PostgresResource(dsn=server.get_uri("bench"))
@@ -373,4 +374,8 @@ def run(campaigns: int = 10_000, instances_per_campaign: int = 10) -> list[Row]:
         stop_process(nats_process, "nats-server", grace_s=5)
         return results
     finally:
+        if previous_lag is None:
+            os.environ.pop("CAMPAIGN_BACKFILL_MAX_LAG_HOURS", None)
+        else:
+            os.environ["CAMPAIGN_BACKFILL_MAX_LAG_HOURS"] = previous_lag
         server.cleanup()

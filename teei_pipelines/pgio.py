@@ -45,9 +45,9 @@ def sql_body(name: str) -> str:
 
 
 def literal_sql(name: str, **params: Any) -> str:
-    """A query file with its `{name}` placeholders bound as quoted SQL literals (psycopg's quoting), for statements
-    that take no bind parameters: ADBC streams a parameterless query through binary COPY, but materialises a
-    parameterised one whole in libpq before the first Arrow batch."""
+    """A query file whose brace-delimited markers (e.g. `{range_start}`) are bound as quoted SQL literals by
+    psycopg's quoting, for statements that take no bind parameters: ADBC streams a parameterless query through
+    binary COPY, but materialises a parameterised one whole in libpq before the first Arrow batch."""
     return (
         psql.SQL(sql_body(name)).format(**{key: psql.Literal(value) for key, value in params.items()}).as_string(None)
     )
@@ -141,8 +141,8 @@ def plain_arrow(table: pa.Table) -> pa.Table:
 
 
 def read_frame(engine: sa.Engine, name: str, **params: Any) -> pl.DataFrame:
-    """`sql/queries/<name>.sql` (its `{name}` placeholders bound as literals) as a polars frame, through ADBC's
-    binary COPY: no Python object per row. numeric columns arrive as exact decimal text."""
+    """A query file (its brace-delimited markers bound as literals by `literal_sql`) as a polars frame, through
+    ADBC's binary COPY: no Python object per row. numeric columns arrive as exact decimal text."""
     with arrow_connection(engine) as connection, connection.cursor() as cursor:
         cursor.execute(literal_sql(name, **params))
         frame = pl.from_arrow(plain_arrow(cursor.fetch_arrow_table()))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 from starlette.testclient import TestClient
 
 from teei_pipelines.webhooks.app import create_app
+from teei_pipelines_tests.test_source_webhooks import COMPLETED, kintell_headers
 
 
 def test_health_is_ok_when_both_services_answer(database_url, nats_url):
@@ -38,12 +43,6 @@ def test_unknown_route_is_a_json_404(database_url, nats_url):
 
 def test_a_database_outage_answers_every_waiting_webhook_503_never_hangs(tmp_path, nats_url, monkeypatch):
     """More concurrent requests than inbox connections while PostgreSQL is unreachable: each gets a prompt 503."""
-    import json
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    from teei_pipelines_tests.test_source_webhooks import COMPLETED, kintell_headers
-
     monkeypatch.setenv("KINTELL_WEBHOOK_SECRET", "kintell-secret")
     monkeypatch.setenv("WEBHOOK_DB_CONNECTIONS", "2")
     app = create_app(f"postgresql://postgres@/teei?host={tmp_path}", nats_url, relay_interval_s=0)

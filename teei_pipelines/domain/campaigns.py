@@ -2,9 +2,10 @@
 with capacity, snapshot frequency and rows, alert bands, and credit consumption. Plain functions over mappings
 keyed by database column names; numerics may arrive as Decimal, int, float or numeric strings.
 
-The hourly assets apply the rollup to every campaign at once with `aggregate_frame`, the polars twin of
-`aggregate_instances`: the same doubles added in the same order, IEEE division, and exact half-up rounding, so the
-two agree to the last digit (a property test holds them equal).
+The hourly assets apply the rules to every campaign at once with polars twins: `aggregate_frame` of
+`aggregate_instances`, `snapshot_frame` of `build_snapshot`, `snapshots_due` of `snapshot_due`. They add the same
+doubles in the same order, divide as IEEE does and round half-up exactly, so each pair agrees to the last digit
+(property tests hold them equal).
 """
 
 from __future__ import annotations
@@ -222,8 +223,8 @@ def _ratio_expr(current: str, target: str) -> pl.Expr:
     return pl.when(target_value > 0).then(ieee_divide(_float(current).fill_null(0.0), target_value)).otherwise(0.0)
 
 
-ROLLUP_SCHEMA_COLUMNS = (
-    "id",
+# The rollup columns written to campaigns; aggregate_frame adds `id` and the unrounded `utilization`.
+ROLLUP_COLUMNS = (
     "current_volunteers",
     "current_beneficiaries",
     "current_sessions",
@@ -233,7 +234,6 @@ ROLLUP_SCHEMA_COLUMNS = (
     "capacity_utilization",
     "is_near_capacity",
     "is_over_capacity",
-    "utilization",
 )
 
 
@@ -302,7 +302,7 @@ def aggregate_frame(campaigns: pl.DataFrame, instances: pl.DataFrame) -> pl.Data
             ),
             (pl.col("utilization") >= FULL_CAPACITY).alias("is_over_capacity"),
         )
-        .select(ROLLUP_SCHEMA_COLUMNS)
+        .select("id", *ROLLUP_COLUMNS, "utilization")
         .collect()
     )
 

@@ -12,7 +12,9 @@ import pytest
 from teei_pipelines.domain.rounding import fixed, round2_js
 from teei_pipelines.domain.vis import (
     BREAKDOWN_KEYS,
+    BREAKDOWN_TYPES,
     POINTS,
+    POINTS_PER_KEY,
     DecayParams,
     advance_state,
     compare_incremental_with_full,
@@ -261,3 +263,12 @@ def test_comparison_reports_each_kind_of_difference():
     result = compare_incremental_with_full(drifted.filter(pl.col("user_id") != "b"), full)
     assert not result.passed
     assert (result.users_only_full, result.mismatched_users, result.examples) == (1, 1, ["a"])
+
+
+def test_raw_points_follow_from_the_breakdown_counts():
+    """compute_vis derives raw_points from the six counts: every type that scores belongs to exactly one breakdown
+    key, and every type of a key scores the same."""
+    keyed = [event_type for types in BREAKDOWN_TYPES.values() for event_type in types]
+    assert len(keyed) == len(set(keyed))
+    assert all(POINTS[t] == POINTS_PER_KEY[key] for key, types in BREAKDOWN_TYPES.items() for t in types)
+    assert all(points == 0 for event_type, points in POINTS.items() if event_type not in keyed)

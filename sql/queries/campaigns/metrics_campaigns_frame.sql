@@ -1,6 +1,7 @@
 -- Campaigns whose metrics are refreshed (campaigns.md §4), with every column the rollup and snapshots read, as one
 -- Arrow frame (pgio.read_frame). With {campaign_id} set, that one campaign in any status (forced snapshots, §5).
--- numeric columns travel as their exact text (ADBC decodes binary numerics ~10× slower); polars parses them.
+-- numeric columns travel as their exact text, which polars parses: ADBC's binary numeric decoding was the
+-- slowest part of this read (instances at 75,000 rows: 0.32 s with binary numerics, 0.20 s as text).
 SELECT id::text AS id, name, company_id::text AS company_id, program_template_id::text AS program_template_id,
        beneficiary_group_id::text AS beneficiary_group_id, status::text AS status, target_volunteers,
        target_beneficiaries, max_sessions, budget_allocated::text AS budget_allocated,

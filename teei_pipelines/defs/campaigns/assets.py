@@ -255,14 +255,11 @@ def compute_rollups(campaigns: pl.DataFrame, instances: pl.DataFrame, outcome: O
     return rollups.filter(~overflow)
 
 
-ROLLUP_COLUMNS = rules.ROLLUP_SCHEMA_COLUMNS[1:-1]  # without id and the unrounded utilization
-
-
 def write_rollup_frame(connection: sa.Connection, rollups: pl.DataFrame) -> None:
     """Every rollup in one COPY and one UPDATE, in the caller's transaction."""
     for statement in statements("campaigns/rollups_stage"):
         connection.execute(statement)
-    copy_in(connection, "campaign_rollups_stage", rollups.select("id", *ROLLUP_COLUMNS))
+    copy_in(connection, "campaign_rollups_stage", rollups.select("id", *rules.ROLLUP_COLUMNS))
     connection.execute(sa.text(query("campaigns/metrics_update_from_stage")))
 
 
