@@ -103,13 +103,13 @@ def empty_state() -> pl.DataFrame:
     )
 
 
-def _normalise_events(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+def _normalise_events(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     frame = events.lazy() if isinstance(events, pl.DataFrame) else events
     return frame.select(
         pl.col("user_id").cast(pl.String),
         pl.col("event_type").cast(pl.String),
         pl.col("timestamp").dt.convert_time_zone("UTC").dt.cast_time_unit("us"),
-    )
+    ).collect()
 
 
 # Event types as small integer codes: string work happens once per event, the rest is integer arithmetic.
@@ -117,15 +117,19 @@ _TYPE_CODES: dict[str, int] = {event_type: code for code, event_type in enumerat
 _UNKNOWN_CODE = len(_TYPE_CODES)
 # points per type code, the unknown code last (0 points)
 _POINTS_BY_CODE: list[int] = [*POINTS.values(), 0]
-# The six breakdown counts travel as two packed Int64 sums of three 21-bit fields each, which halves the number of
-# aggregations in the group-by (its dominant cost). A user with 2^21 or more events could overflow a field, so such
-# input takes the unpacked path instead (checked exactly, per run).
-_FIELD_BITS = 21
-_FIELD_MASK = (1 << _FIELD_BITS) - 1
+# Seven per-user counts (the six breakdown keys and all events) travel as two packed Int64 sums of up to four
+# 15-bit fields, which saves five aggregations in the group-by (its dominant cost). A user with 2^15 or more events
+# of one count overflows its field into the next; `_unpack` detects that exactly by comparing each field's total over
+# all users with the count of the events, and the run falls back to one aggregation per key.
+_PACKED_COUNTS: tuple[str, ...] = (*BREAKDOWN_KEYS, "_events")
+_FIELD_BITS = 15
+_FIELDS_PER_COLUMN = 4
 _PACKED_INCREMENTS: tuple[list[int], list[int]] = ([0] * (_UNKNOWN_CODE + 1), [0] * (_UNKNOWN_CODE + 1))
-for _index, _types in enumerate(BREAKDOWN_TYPES.values()):
-    for _event_type in _types:
-        _PACKED_INCREMENTS[_index // 3][_TYPE_CODES[_event_type]] = 1 << (_FIELD_BITS * (_index % 3))
+for _index, _count in enumerate(_PACKED_COUNTS):
+    _shift = 1 << (_FIELD_BITS * (_index % _FIELDS_PER_COLUMN))
+    for _code in range(_UNKNOWN_CODE + 1):
+        _counted = _count == "_events" or (_code < _UNKNOWN_CODE and list(POINTS)[_code] in BREAKDOWN_TYPES[_count])
+        _PACKED_INCREMENTS[_index // _FIELDS_PER_COLUMN][_code] += _shift if _counted else 0
 # raw_points is a linear function of the breakdown counts (every type with points belongs to exactly one key), so the
 # group-by does not sum points separately.
 # (test_vis holds this true for the points table).
@@ -137,15 +141,46 @@ def _by_code(values: list[int], dtype: pl.DataType) -> pl.Expr:
     return pl.lit(pl.Series(values, dtype=dtype)).gather(pl.col("_code"))
 
 
-def _per_event_columns(events: pl.LazyFrame, reference: datetime, params: DecayParams) -> pl.LazyFrame:
-    code = pl.col("event_type").replace_strict(_TYPE_CODES, default=_UNKNOWN_CODE, return_dtype=pl.UInt8)
+# The fast path works on 64-bit hashes instead of strings. Hashing 20M short strings costs ~0.05 s; comparing them
+# costs more: a string-keyed group-by takes ~0.8 s longer than a u64-keyed one, and a string lookup of the event type
+# ~0.4 s longer than eight u64 comparisons. Two different strings can share a hash, so every run verifies its
+# grouping with a second, independently seeded hash (`_verified`) and redoes the work on the strings themselves when
+# the check fails. The check is a sum: Σ over events of check(string) must equal Σ over the groups found of
+# (events in group) × check(the group's string). A merged pair of strings breaks that equality unless their 32-bit
+# check hashes also collide, ~2^-32 on top of the 64-bit collision itself.
+_KEY_SEED = 0
+_CHECK_SEED = 0x5EED
+
+
+def _key(values: pl.Expr) -> pl.Expr:
+    return values.hash(_KEY_SEED)
+
+
+def _check(values: pl.Expr) -> pl.Expr:
+    """32 bits, so sums over up to 2^32 events stay exact in u64."""
+    return values.hash(_CHECK_SEED) % (1 << 32)
+
+
+def _type_code(exact: bool) -> pl.Expr:
+    event_type = pl.col("event_type")
+    if exact:
+        return event_type.replace_strict(_TYPE_CODES, default=_UNKNOWN_CODE, return_dtype=pl.UInt8)
+    known = pl.Series(list(_TYPE_CODES)).to_frame("event_type").select(_key(event_type)).to_series().to_list()
+    key = _key(event_type)
+    code = pl.when(key == known[0]).then(pl.lit(0, pl.UInt8))
+    for index, value in enumerate(known[1:], start=1):
+        code = code.when(key == value).then(pl.lit(index, pl.UInt8))
+    return code.otherwise(pl.lit(_UNKNOWN_CODE, pl.UInt8))
+
+
+def _per_event_columns(events: pl.LazyFrame, reference: datetime, params: DecayParams, exact: bool) -> pl.LazyFrame:
     if params.enable_decay and params.decay_lambda > 0:
         age_us = (pl.lit(reference).dt.cast_time_unit("us") - pl.col("timestamp")).dt.total_microseconds()
         weight = (age_us.cast(pl.Float64) / float(MICROSECONDS_PER_DAY) * -params.decay_lambda).exp()
     else:
         weight = pl.lit(1.0)
     return (
-        events.with_columns(code.alias("_code"))
+        events.with_columns(_type_code(exact).alias("_code"))
         .with_columns(
             _by_code(_POINTS_BY_CODE, pl.Int32).alias("_points"),
             *[
@@ -162,58 +197,117 @@ def _per_event_columns(events: pl.LazyFrame, reference: datetime, params: DecayP
     )
 
 
-def _contributions(events: pl.LazyFrame, reference: datetime, params: DecayParams) -> pl.DataFrame:
-    """Per-user sums of the events' points, each decayed to `reference`.
+_COMMON_SUMS = (
+    (pl.col("_decayed").sum().cast(pl.Float64) / _FIXED_POINT).alias("decay_sum"),
+    pl.col("timestamp").max().alias("last_activity_date"),
+)
+_RAW_POINTS = pl.sum_horizontal(pl.col(key) * points for key, points in POINTS_PER_KEY.items()).alias("raw_points")
 
-    Every per-event value is computed as a plain column first, so the group-by runs only plain sums and a max,
-    which polars evaluates on its fast path.
+
+def _contributions(
+    events: pl.DataFrame, window: pl.Expr | None, reference: datetime, params: DecayParams
+) -> pl.DataFrame:
+    """Per-user sums of the events' points (those matching `window`, or all), each decayed to `reference`.
+
+    Every per-event value is computed as a plain column first, so the group-by runs only plain sums, a min and a
+    max, which polars evaluates on its fast path.
     """
-    columns = _per_event_columns(events, reference, params)
-    common = [
-        (pl.col("_decayed").sum().cast(pl.Float64) / _FIXED_POINT).alias("decay_sum"),
-        pl.col("timestamp").max().alias("last_activity_date"),
+    rows = events.lazy().with_row_index("_row")
+    if window is not None:
+        rows = rows.filter(window)
+    hashed = _hashed_contributions(events["user_id"], rows, reference, params)
+    return hashed if hashed is not None else _exact_contributions(rows, reference, params)
+
+
+def _hashed_contributions(
+    user_ids: pl.Series, rows: pl.LazyFrame, reference: datetime, params: DecayParams
+) -> pl.DataFrame | None:
+    """The fast path: users grouped by hash, each group's user_id gathered from its first row. None when the
+    verification fails or a user has too many events for the packed counts."""
+    columns = _per_event_columns(rows, reference, params, exact=False)
+    grouped_query = (
+        columns.group_by(_key(pl.col("user_id")).alias("_key"))
+        .agg(pl.col("_row").min(), *_COMMON_SUMS, pl.col("_packed0").sum(), pl.col("_packed1").sum())
+        .drop("_key")
+    )
+    checks_query = columns.select(
+        _check(pl.col("user_id")).sum().alias("users"),
+        _check(pl.col("event_type")).filter(pl.col("_code") != _UNKNOWN_CODE).sum().alias("types"),
+        *[(pl.col("_code") == code).sum().alias(f"code{code}") for code in range(_UNKNOWN_CODE)],
+        *[pl.col("_code").is_in(_KEY_CODES[key]).sum().alias(key) for key in BREAKDOWN_KEYS],
+        pl.len().alias("_events"),
+    )
+    grouped, checks_frame = pl.collect_all([grouped_query, checks_query])
+    checks = checks_frame.row(0, named=True)
+    grouped = _unpack(grouped, checks)
+    if grouped is None:
+        return None
+    grouped = grouped.with_columns(user_ids.gather(grouped["_row"]))
+    if not _verified(grouped, checks):
+        return None
+    return grouped.with_columns(_RAW_POINTS).select(STATE_COLUMNS)
+
+
+_KEY_CODES: dict[str, list[int]] = {key: [_TYPE_CODES[t] for t in types] for key, types in BREAKDOWN_TYPES.items()}
+
+
+def _unpack(grouped: pl.DataFrame, totals: dict[str, int]) -> pl.DataFrame | None:
+    """The seven counts out of the packed sums, or None if a field overflowed.
+
+    Overflow is detected exactly: decoded field k of a user is (its count + the carry from field k−1) mod 2^15. If
+    the first field overflowed anywhere, its total over users falls short of the true total by a multiple of 2^15;
+    if it did not, the second field receives no carry and the same holds for it, and so on.
+    """
+    fields = [
+        (
+            (pl.col(f"_packed{index // _FIELDS_PER_COLUMN}") // (1 << (_FIELD_BITS * (index % _FIELDS_PER_COLUMN))))
+            % (1 << _FIELD_BITS)
+        ).alias(count)
+        for index, count in enumerate(_PACKED_COUNTS)
     ]
-    raw_points = pl.sum_horizontal(pl.col(key) * points for key, points in POINTS_PER_KEY.items()).alias("raw_points")
-    grouped = (
-        columns.group_by("user_id")
-        .agg(*common, pl.col("_packed0").sum(), pl.col("_packed1").sum(), pl.len().alias("_events"))
+    unpacked = grouped.with_columns(fields)
+    decoded_totals = unpacked.select(pl.col(count).sum() for count in _PACKED_COUNTS).row(0)
+    if any(decoded != totals[count] for decoded, count in zip(decoded_totals, _PACKED_COUNTS, strict=True)):
+        return None
+    return unpacked
+
+
+def _verified(grouped: pl.DataFrame, checks: dict[str, int]) -> bool:
+    """The check sums of the hashed grouping (see _KEY_SEED) agree with those of the events."""
+    users = grouped.select((_check(pl.col("user_id")) * pl.col("_events").cast(pl.UInt64)).sum()).item()
+    names = pl.Series("event_type", list(_TYPE_CODES)).to_frame().select(_check(pl.col("event_type"))).to_series()
+    types = sum(value * checks[f"code{code}"] for code, value in enumerate(names.to_list()))
+    return users == (checks["users"] or 0) and types == (checks["types"] or 0)
+
+
+def _exact_contributions(rows: pl.LazyFrame, reference: datetime, params: DecayParams) -> pl.DataFrame:
+    """The reference path: group by the user_id strings, look event types up by string, one sum per key."""
+    counts = [pl.col("_code").is_in(_KEY_CODES[key]).sum().cast(pl.Int64).alias(key) for key in BREAKDOWN_KEYS]
+    return (
+        _per_event_columns(rows, reference, params, exact=True)
+        .group_by("user_id")
+        .agg(*_COMMON_SUMS, *counts)
+        .with_columns(_RAW_POINTS)
+        .select(STATE_COLUMNS)
         .collect()
     )
-    if grouped.height and grouped["_events"].max() > _FIELD_MASK:
-        # Too many events for a 21-bit field: count each breakdown key in its own aggregation.
-        counts = [
-            pl.col("_code").is_in([_TYPE_CODES[t] for t in types]).sum().cast(pl.Int64).alias(key)
-            for key, types in BREAKDOWN_TYPES.items()
-        ]
-        return (
-            columns.group_by("user_id").agg(*common, *counts).with_columns(raw_points).select(STATE_COLUMNS).collect()
-        )
-    unpacked = [
-        ((pl.col(f"_packed{index // 3}") // (1 << (_FIELD_BITS * (index % 3)))) % (1 << _FIELD_BITS)).alias(key)
-        for index, key in enumerate(BREAKDOWN_KEYS)
-    ]
-    return grouped.with_columns(unpacked).with_columns(raw_points).select(STATE_COLUMNS)
 
 
-def _in_window(events: pl.LazyFrame, after: datetime | None, until: datetime) -> pl.LazyFrame:
+def _in_window(after: datetime | None, until: datetime) -> pl.Expr:
     """Events with a user and after < timestamp ≤ until (vis.md §1: an event exactly at as_of counts)."""
     condition = pl.col("user_id").is_not_null() & (pl.col("timestamp") <= pl.lit(until))
     if after is not None:
         condition = condition & (pl.col("timestamp") > pl.lit(after))
-    return events.filter(condition)
+    return condition
 
 
 def full_state(events: pl.DataFrame | pl.LazyFrame, as_of: datetime, params: DecayParams) -> pl.DataFrame:
     """The unrounded state as of `as_of`, from every event at or before it."""
     normalised = _normalise_events(events)
-    if isinstance(events, pl.DataFrame) and not _needs_filter(events, as_of):
-        # Filtering copies every string; skip it when a cheap scan shows every row already qualifies.
-        return _contributions(normalised, as_of, params)
-    return _contributions(_in_window(normalised, None, as_of), as_of, params)
-
-
-def _needs_filter(events: pl.DataFrame, as_of: datetime) -> bool:
-    return bool(events.select((pl.col("user_id").is_null() | (pl.col("timestamp") > pl.lit(as_of))).any()).item())
+    # Filtering copies every string; skip it when a cheap scan shows every row already qualifies.
+    window = _in_window(None, as_of)
+    needs_filter = not normalised.select(window.all()).item()
+    return _contributions(normalised, window if needs_filter else None, as_of, params)
 
 
 def advance_state(
@@ -228,8 +322,8 @@ def advance_state(
         raise ValueError("as_of must not precede previous_as_of")
     elapsed_days = (as_of - previous_as_of) / timedelta(days=1)
     factor = math.exp(-params.decay_lambda * elapsed_days) if params.enable_decay else 1.0
-    window = _in_window(_normalise_events(new_events), previous_as_of, as_of)
-    added = _contributions(window, as_of, params).lazy()
+    window = _in_window(previous_as_of, as_of)
+    added = _contributions(_normalise_events(new_events), window, as_of, params).lazy()
     carried = state.lazy().select(STATE_COLUMNS)
     joined = carried.join(added, on="user_id", how="full", coalesce=True, suffix="_new")
     sums = [
@@ -254,7 +348,8 @@ def rank_state(state: pl.DataFrame) -> pl.DataFrame:
     ranked = (
         state.lazy()
         .with_columns(current_vis)
-        .sort(["current_vis", "user_id"], descending=[True, False], maintain_order=True)
+        # user_id is unique per state, so the two keys order every row: no stable sort needed.
+        .sort(["current_vis", "user_id"], descending=[True, False])
         .with_row_index("position")
         .with_columns(
             (pl.col("position") + 1).cast(pl.Int64).alias("rank"),

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
+from teei_pipelines.domain import vis
 from teei_pipelines.domain.rounding import fixed, round2_js
 from teei_pipelines.domain.vis import (
     BREAKDOWN_KEYS,
@@ -272,3 +273,54 @@ def test_raw_points_follow_from_the_breakdown_counts():
     assert len(keyed) == len(set(keyed))
     assert all(POINTS[t] == POINTS_PER_KEY[key] for key, types in BREAKDOWN_TYPES.items() for t in types)
     assert all(points == 0 for event_type, points in POINTS.items() if event_type not in keyed)
+
+
+def test_hash_collisions_are_caught_and_the_strings_decide(monkeypatch):
+    """The fast path groups users and looks event types up by a 64-bit hash. With a key of one bit, users and event
+    types collide everywhere; the check sums must notice, and the result must still be the reference's."""
+    rows = random_rows(23, 2_000, R - timedelta(days=30), 31)
+    frame = events(*rows)
+    monkeypatch.setattr(vis, "_key", lambda values: values.hash(0) % 2)
+    assert vis._hashed_contributions(frame["user_id"], frame.lazy().with_row_index("_row"), R, DecayParams()) is None
+    got = compute_vis(frame, R)
+    expected = reference_vis(rows, R)
+    assert got.height == len(expected)
+    for row in got.iter_rows(named=True):
+        ref = expected[row["user_id"]]
+        assert (row["current_vis"], row["raw_points"], row["rank"]) == (
+            ref["current_vis"],
+            ref["raw_points"],
+            ref["rank"],
+        )
+        assert all(row[k] == ref[k] for k in BREAKDOWN_KEYS)
+
+
+def test_a_user_with_more_events_than_a_packed_count_holds_is_counted_exactly():
+    """Breakdown counts travel packed in 15-bit fields; 2^15 + 3 matches would carry into the events field, so the run
+    takes the unpacked path."""
+    heavy = 2**vis._FIELD_BITS + 3
+    frame = pl.DataFrame(
+        {
+            "user_id": ["heavy"] * heavy + ["light"],
+            "event_type": ["buddy.match.created"] * heavy + ["buddy.event.attended"],
+            "timestamp": [R] * (heavy + 1),
+        },
+        schema={"user_id": pl.String, "event_type": pl.String, "timestamp": pl.Datetime("us", "UTC")},
+    )
+    got = {row["user_id"]: row for row in compute_vis(frame, R).iter_rows(named=True)}
+    assert (got["heavy"]["matches"], got["heavy"]["events"], got["heavy"]["raw_points"]) == (heavy, 0, 10 * heavy)
+    assert (got["light"]["matches"], got["light"]["events"], got["light"]["current_vis"]) == (0, 1, 5.0)
+
+
+def test_an_overflowing_packed_field_is_detected_by_its_total():
+    totals = dict.fromkeys([*BREAKDOWN_KEYS, "_events"], 0) | {"matches": 2**vis._FIELD_BITS + 3}
+    overflowed = pl.DataFrame({"_packed0": [2**vis._FIELD_BITS + 3], "_packed1": [0]})
+    assert vis._unpack(overflowed, totals) is None
+    fitting = pl.DataFrame({"_packed0": [5 + (7 << vis._FIELD_BITS)], "_packed1": [2 << (2 * vis._FIELD_BITS)]})
+    fitting_totals = dict.fromkeys(totals, 0) | {"matches": 5, "events": 7, "_events": 2}
+    assert vis._unpack(fitting, fitting_totals).select("matches", "events", "checkins", "_events").row(0) == (
+        5,
+        7,
+        0,
+        2,
+    )
