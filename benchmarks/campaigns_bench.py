@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
+from benchmarks.stack import bench_postgres
 from benchmarks.vis_bench import Row
 from teei_pipelines.defs.campaigns import assets as campaign_assets
-from teei_pipelines.devstack import ensure_database, free_port, start_nats, start_postgres, stop_process
+from teei_pipelines.devstack import free_port, start_nats, stop_process
 from teei_pipelines.domain import campaigns as rules
-from teei_pipelines.migrations import migrate_postgres
 from teei_pipelines.resources.nats import NatsResource
 from teei_pipelines.resources.postgres import PostgresResource
 
@@ -263,13 +263,10 @@ def _row_by_row_lifecycle(postgres: PostgresResource, window: campaign_assets.Wi
 
 
 def run(campaigns: int = 10_000, instances_per_campaign: int = 10) -> list[Row]:
-    workdir = Path(tempfile.mkdtemp(prefix="teei-bench-campaigns-"))
-    server = start_postgres(workdir / "pg")
+    scratch = ExitStack()
+    workdir, postgres = scratch.enter_context(bench_postgres("campaigns"))
     previous_lag = os.environ.get("CAMPAIGN_BACKFILL_MAX_LAG_HOURS")
     try:
-        ensure_database(server.get_uri(), "bench")
-        postgres = PostgresResource(dsn=server.get_uri("bench"))
-        migrate_postgres(postgres.engine)
         # The midnight partition, the day's heaviest hour: every refreshed campaign is due for its snapshot (1, 6
         # and 24 h frequencies all fall on it), so the result does not depend on when the benchmark runs. Its end
         # may be more than two hours ago, so the stale-partition guard is off, as for a deliberate re-capture.
@@ -378,4 +375,4 @@ def run(campaigns: int = 10_000, instances_per_campaign: int = 10) -> list[Row]:
             os.environ.pop("CAMPAIGN_BACKFILL_MAX_LAG_HOURS", None)
         else:
             os.environ["CAMPAIGN_BACKFILL_MAX_LAG_HOURS"] = previous_lag
-        server.cleanup()
+        scratch.close()

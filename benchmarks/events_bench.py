@@ -19,17 +19,17 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
-from benchmarks.stack import bench_postgres
+from benchmarks.stack import bench_postgres, bench_workdir
 from benchmarks.vis_bench import Row
 from teei_pipelines.devstack import free_port, start_nats, stop_process, wait_for_port
 from teei_pipelines.domain.events import envelope
@@ -154,7 +154,8 @@ def serve(module_app: list[str], port: int, env: dict[str, str]) -> subprocess.P
 
 def webhook_load(rate: float, seconds: float) -> tuple[list[Row], dict]:
     n = int(rate * seconds)
-    workdir = Path(tempfile.mkdtemp(prefix="teei-bench-events-"))
+    scratch = ExitStack()
+    workdir = scratch.enter_context(bench_workdir("events"))
     nats_port = free_port()
     nats_server = start_nats(workdir / "nats", nats_port, workdir / "nats.log")
     try:
@@ -189,6 +190,7 @@ def webhook_load(rate: float, seconds: float) -> tuple[list[Row], dict]:
                 stop_process(receiver, "receiver")
     finally:
         stop_process(nats_server, "nats-server")
+        scratch.close()
     info = {
         "requests": n,
         "errors": errors,
@@ -226,7 +228,8 @@ def sensor_drain(n: int, steady_rate: float = 200, steady_seconds: float = 10) -
     from teei_pipelines.defs.events.nats_sensors import SUBSCRIPTIONS
 
     sensor = next(s for s in SUBSCRIPTIONS if s.name == "nats_user_profile_updated_sensor")
-    workdir = Path(tempfile.mkdtemp(prefix="teei-bench-sensor-"))
+    scratch = ExitStack()
+    workdir = scratch.enter_context(bench_workdir("sensor"))
     port = free_port()
     nats_server = start_nats(workdir / "nats", port, workdir / "nats.log")
     nats = NatsResource(url=f"nats://127.0.0.1:{port}")
@@ -310,6 +313,7 @@ def sensor_drain(n: int, steady_rate: float = 200, steady_seconds: float = 10) -
         thread.join()
     finally:
         stop_process(nats_server, "nats-server")
+        scratch.close()
     assert requested == n, (requested, n)
     info = {
         "messages": n,

@@ -1,7 +1,10 @@
-"""A throw-away embedded PostgreSQL with the migrated schema, for one benchmark."""
+"""Throw-away working directories and an embedded PostgreSQL with the migrated schema, for one benchmark.
+
+Everything a benchmark creates on disk is removed when it ends: a scale-100 run leaves gigabytes behind otherwise."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,13 +16,22 @@ from teei_pipelines.resources.postgres import PostgresResource
 
 
 @contextmanager
-def bench_postgres(name: str) -> Iterator[tuple[Path, PostgresResource]]:
+def bench_workdir(name: str) -> Iterator[Path]:
     workdir = Path(tempfile.mkdtemp(prefix=f"teei-bench-{name}-"))
-    server = start_postgres(workdir / "pg")
     try:
-        ensure_database(server.get_uri(), "bench")
-        postgres = PostgresResource(dsn=server.get_uri("bench"))
-        migrate_postgres(postgres.engine)
-        yield workdir, postgres
+        yield workdir
     finally:
-        server.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def bench_postgres(name: str) -> Iterator[tuple[Path, PostgresResource]]:
+    with bench_workdir(name) as workdir:
+        server = start_postgres(workdir / "pg")
+        try:
+            ensure_database(server.get_uri(), "bench")
+            postgres = PostgresResource(dsn=server.get_uri("bench"))
+            migrate_postgres(postgres.engine)
+            yield workdir, postgres
+        finally:
+            server.cleanup()

@@ -177,24 +177,18 @@ def in_memory(n_events: int, n_users: int, repeats: int = 2) -> list[Row]:
 
 def end_to_end(scale: float) -> tuple[list[Row], dict[str, float]]:
     """Seed PostgreSQL at `scale`, then time a full partition and an incremental one with 1 % new events."""
-    import tempfile
-    from pathlib import Path
+    from contextlib import ExitStack
 
     import dagster as dg
     import sqlalchemy as sa
 
+    from benchmarks.stack import bench_postgres
     from teei_pipelines import seed
     from teei_pipelines.defs.impact.assets import vis_scores_daily
-    from teei_pipelines.devstack import ensure_database, start_postgres
-    from teei_pipelines.migrations import migrate_postgres
-    from teei_pipelines.resources.postgres import PostgresResource
 
-    workdir = Path(tempfile.mkdtemp(prefix="teei-bench-"))
-    server = start_postgres(workdir / "pg")
+    scratch = ExitStack()
+    _, postgres = scratch.enter_context(bench_postgres("vis"))
     try:
-        ensure_database(server.get_uri(), "bench")
-        postgres = PostgresResource(dsn=server.get_uri("bench"))
-        migrate_postgres(postgres.engine)
         anchor = seed.anchor_from("2026-11-28")
         generated_at = time.perf_counter()
         data = seed.generate(scale, 42, anchor)
@@ -279,4 +273,4 @@ def end_to_end(scale: float) -> tuple[list[Row], dict[str, float]]:
         }
         return rows, info
     finally:
-        server.cleanup()
+        scratch.close()
