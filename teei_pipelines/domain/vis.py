@@ -58,6 +58,13 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "percentile",
 )
 EVENT_SCHEMA = {"user_id": pl.String, "event_type": pl.String, "timestamp": pl.Datetime("us", "UTC")}
+STATE_SCHEMA = {
+    "user_id": pl.String,
+    "decay_sum": pl.Float64,
+    "raw_points": pl.Int64,
+    **dict.fromkeys(BREAKDOWN_KEYS, pl.Int64),
+    "last_activity_date": pl.Datetime("us", "UTC"),
+}
 
 
 @dataclass(frozen=True)
@@ -92,15 +99,7 @@ def validate_lambda(value: float, variable: str = "decay_lambda") -> None:
 
 
 def empty_state() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "user_id": pl.String,
-            "decay_sum": pl.Float64,
-            "raw_points": pl.Int64,
-            **dict.fromkeys(BREAKDOWN_KEYS, pl.Int64),
-            "last_activity_date": pl.Datetime("us", "UTC"),
-        }
-    )
+    return pl.DataFrame(schema=STATE_SCHEMA)
 
 
 def _normalise_events(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:

@@ -71,8 +71,7 @@ def daily_rows(engine, days=None) -> list[tuple]:
 
 def test_partition_matches_the_domain_function_and_reruns_identically(seeded, postgres):
     run(postgres, partition=DAY)
-    with seeded.connect() as connection:
-        events = vis_store.read_events(connection, None, datetime(2030, 1, 1, tzinfo=UTC))
+    events = vis_store.read_events(seeded, None, datetime(2030, 1, 1, tzinfo=UTC))
     expected = compute_vis(events, vis_store.as_of(DAY)).sort("user_id")
     stored = pl.DataFrame(
         table(

@@ -1,5 +1,4 @@
--- Replace one vis_scores_daily partition from vis_stage, resolving profile_id (vis.md §5):
--- users.id when user_id is a users.id, else the 'buddy' external id, else NULL.
+-- Replace one vis_scores_daily partition from vis_stage (profile_id resolved by vis_store.resolve_profiles).
 DELETE FROM vis_scores_daily WHERE partition_date = :partition_date;
 
 INSERT INTO vis_scores_daily (
@@ -9,7 +8,7 @@ INSERT INTO vis_scores_daily (
 SELECT :partition_date,
        s.user_id,
        :as_of,
-       COALESCE(u.id, x.profile_id),
+       s.profile_id,
        s.current_vis,
        s.raw_points,
        s.decay_adjusted_points,
@@ -23,6 +22,4 @@ SELECT :partition_date,
        :decay_enabled,
        :method,
        now()
-FROM vis_stage s
-LEFT JOIN users u ON u.id::text = s.user_id
-LEFT JOIN user_external_ids x ON x.provider = 'buddy' AND x.external_id = s.user_id;
+FROM vis_stage s;

@@ -1,6 +1,7 @@
 -- Staging for one partition's scores; dropped at commit.
 CREATE TEMP TABLE vis_stage (
     user_id               varchar(100) NOT NULL,
+    profile_id            uuid,
     current_vis           numeric(10, 2) NOT NULL,
     raw_points            int NOT NULL,
     decay_adjusted_points numeric(10, 2) NOT NULL,

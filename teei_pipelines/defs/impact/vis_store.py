@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from teei_pipelines.domain.vis import (
     BREAKDOWN_KEYS,
     EVENT_SCHEMA,
+    STATE_SCHEMA,
     Comparison,
     DecayParams,
     advance_state,
@@ -25,19 +26,10 @@ from teei_pipelines.domain.vis import (
     full_state,
     rank_state,
 )
-from teei_pipelines.pgio import copy_in, copy_out, query, statements
+from teei_pipelines.pgio import copy_in, copy_out, query, read_frame, statements
 
 Mode = Literal["auto", "full", "incremental"]
 EPOCH_FLOOR = datetime(1, 1, 1, tzinfo=UTC)
-
-EVENT_COLUMNS = {"user_id": pl.String, "event_type": pl.String, "timestamp_us": pl.Int64}
-STATE_SCHEMA = {
-    "user_id": pl.String,
-    "decay_sum": pl.Float64,
-    "raw_points": pl.Int64,
-    **dict.fromkeys(BREAKDOWN_KEYS, pl.Int64),
-    "last_activity_us": pl.Int64,
-}
 
 
 class IncrementalUnavailableError(RuntimeError):
@@ -53,18 +45,13 @@ def as_of(day: date) -> datetime:
     return day_start(day) + timedelta(days=1)
 
 
-def _us_to_datetime(column: str, alias: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Datetime("us", "UTC")).alias(alias)
+def read_events(engine: sa.Engine, after: datetime | None, until: datetime) -> pl.DataFrame:
+    frame = read_frame(engine, "impact/vis_events", after=after or EPOCH_FLOOR, until=until)
+    return frame.cast(EVENT_SCHEMA)
 
 
-def read_events(connection: sa.Connection, after: datetime | None, until: datetime) -> pl.DataFrame:
-    frame = copy_out(connection, "impact/vis_events", {"after": after or EPOCH_FLOOR, "until": until}, EVENT_COLUMNS)
-    return frame.select("user_id", "event_type", _us_to_datetime("timestamp_us", "timestamp"))
-
-
-def read_state(connection: sa.Connection, day: date) -> pl.DataFrame:
-    frame = copy_out(connection, "impact/vis_state", {"partition_date": day}, STATE_SCHEMA)
-    return frame.with_columns(_us_to_datetime("last_activity_us", "last_activity_date")).drop("last_activity_us")
+def read_state(engine: sa.Engine, day: date) -> pl.DataFrame:
+    return read_frame(engine, "impact/vis_state", partition_date=day).cast(STATE_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -102,10 +89,25 @@ def incremental_blocker(connection: sa.Connection, previous_day: date, params: D
     return None
 
 
+PROFILE_LINKS_SCHEMA = {"user_id": pl.String, "link": pl.String, "profile_id": pl.String}
+
+
+def resolve_profiles(connection: sa.Connection, user_ids: pl.Series) -> pl.Series:
+    """vis.md §5: each user_id's profile: the users.id equal to it, else its 'buddy' external id's profile, else
+    null. (provider, external_id) and users.id are unique, so each link kind matches at most once."""
+    links = copy_out(connection, "impact/vis_profile_links", {}, PROFILE_LINKS_SCHEMA)
+    by_kind = links.pivot("link", index="user_id", values="profile_id", aggregate_function=None)
+    resolved = user_ids.to_frame("user_id").join(by_kind, on="user_id", how="left", maintain_order="left")
+    own = pl.col("own") if "own" in resolved.columns else pl.lit(None, pl.String)
+    buddy = pl.col("buddy") if "buddy" in resolved.columns else pl.lit(None, pl.String)
+    return resolved.select(pl.coalesce(own, buddy).alias("profile_id")).to_series()
+
+
 def write_day(connection: sa.Connection, day: date, scores: pl.DataFrame, params: DecayParams, method: str) -> None:
     """Replace partition `day` of vis_scores_daily with `scores` (the caller owns the transaction)."""
     stage = scores.select(
         "user_id",
+        resolve_profiles(connection, scores["user_id"]),
         "current_vis",
         "raw_points",
         "decay_adjusted_points",
@@ -117,7 +119,6 @@ def write_day(connection: sa.Connection, day: date, scores: pl.DataFrame, params
     )
     connection.execute(sa.text(query("impact/vis_stage_create")))
     copy_in(connection, "vis_stage", stage)
-    connection.execute(sa.text("ANALYZE vis_stage"))  # row estimates for the joins below
     replace_params = {
         "partition_date": day,
         "as_of": as_of(day),
@@ -154,28 +155,29 @@ def compute_range(engine: sa.Engine, days: list[date], params: DecayParams, mode
     first, last = days[0], days[-1]
     with engine.connect() as connection:
         reason = None if mode == "full" else incremental_blocker(connection, first - timedelta(days=1), params)
-        if mode == "incremental" and reason is not None:
-            raise IncrementalUnavailableError(f"mode=incremental for {first}: {reason}; run with mode=full")
-        if mode == "auto" and reason is not None:
-            result.fallback_reason = reason
-        if reason is None and mode != "full":
-            state = read_state(connection, first - timedelta(days=1))
-            state_as_of = as_of(first - timedelta(days=1))
-            pending_days = days
-        else:
-            base_events = read_events(connection, None, as_of(first))
-            result.events_read += base_events.height
-            state = full_state(base_events, as_of(first), params)
-            state_as_of = as_of(first)
-            pending_days = days[1:]
-            with engine.begin() as write:
-                write_day(write, first, rank_state(state), params, "full")
-            result.days.append(DayResult(first, "full", state.height, base_events.height))
-        if pending_days:
-            window = read_events(connection, state_as_of, as_of(last))
-            result.events_read += window.height
-        else:
-            window = pl.DataFrame(schema=EVENT_SCHEMA)
+    if mode == "incremental" and reason is not None:
+        raise IncrementalUnavailableError(f"mode=incremental for {first}: {reason}; run with mode=full")
+    if mode == "auto" and reason is not None:
+        result.fallback_reason = reason
+    if reason is None and mode != "full":
+        state = read_state(engine, first - timedelta(days=1))
+        state_as_of = as_of(first - timedelta(days=1))
+        pending_days = days
+    else:
+        base_events = read_events(engine, None, as_of(first))
+        result.events_read += base_events.height
+        state = full_state(base_events, as_of(first), params)
+        state_as_of = as_of(first)
+        pending_days = days[1:]
+        result.last_scores = rank_state(state)
+        with engine.begin() as write:
+            write_day(write, first, result.last_scores, params, "full")
+        result.days.append(DayResult(first, "full", state.height, base_events.height))
+    if pending_days:
+        window = read_events(engine, state_as_of, as_of(last))
+        result.events_read += window.height
+    else:
+        window = pl.DataFrame(schema=EVENT_SCHEMA)
     # An event at exactly midnight belongs to the day before (ts <= as_of), hence the −1 µs.
     by_day = window.with_columns(
         (pl.col("timestamp") - pl.duration(microseconds=1)).dt.date().alias("_day")
@@ -184,11 +186,11 @@ def compute_range(engine: sa.Engine, days: list[date], params: DecayParams, mode
         day_events = by_day.get((day,), window.clear())
         state = advance_state(state, state_as_of, day_events, as_of(day), params)
         state_as_of = as_of(day)
+        result.last_scores = rank_state(state)
         with engine.begin() as write:
-            write_day(write, day, rank_state(state), params, "incremental")
+            write_day(write, day, result.last_scores, params, "incremental")
         result.days.append(DayResult(day, "incremental", state.height, day_events.height))
         result.last_incremental_day = day
-    result.last_scores = rank_state(state)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -197,8 +199,7 @@ def verify_incremental(
     engine: sa.Engine, day: date, incremental_scores: pl.DataFrame, params: DecayParams
 ) -> Comparison:
     """vis.md §6: recompute `day` in full from every event and compare with the incremental result."""
-    with engine.connect() as connection:
-        events = read_events(connection, None, as_of(day))
+    events = read_events(engine, None, as_of(day))
     full_scores = rank_state(full_state(events, as_of(day), params))
     return compare_incremental_with_full(incremental_scores, full_scores)
 
