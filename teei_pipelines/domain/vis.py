@@ -172,15 +172,14 @@ def _type_code(exact: bool) -> pl.Expr:
     return code.otherwise(pl.lit(_UNKNOWN_CODE, pl.UInt8))
 
 
-def _per_event_columns(events: pl.LazyFrame, reference: datetime, params: DecayParams, exact: bool) -> pl.LazyFrame:
+def _per_event_columns(events: pl.LazyFrame, reference: datetime, params: DecayParams) -> pl.LazyFrame:
     if params.enable_decay and params.decay_lambda > 0:
         age_us = (pl.lit(reference).dt.cast_time_unit("us") - pl.col("timestamp")).dt.total_microseconds()
         weight = (age_us.cast(pl.Float64) / float(MICROSECONDS_PER_DAY) * -params.decay_lambda).exp()
     else:
         weight = pl.lit(1.0)
     return (
-        events.with_columns(_type_code(exact).alias("_code"))
-        .with_columns(
+        events.with_columns(
             _by_code(_POINTS_BY_CODE, pl.Int32).alias("_points"),
             *[
                 _by_code(increments, pl.Int64).alias(f"_packed{half}")
@@ -211,11 +210,19 @@ def _contributions(
     Every per-event value is computed as a plain column first, so the group-by runs only plain sums, a min and a
     max, which polars evaluates on its fast path.
     """
-    rows = events.lazy().with_row_index("_row")
-    if window is not None:
-        rows = rows.filter(window)
-    hashed = _hashed_contributions(events["user_id"], rows, reference, params)
-    return hashed if hashed is not None else _exact_contributions(rows, reference, params)
+    hashed = _hashed_contributions(events["user_id"], _rows(events, window, exact=False), reference, params)
+    if hashed is not None:
+        return hashed
+    return _exact_contributions(_rows(events, window, exact=True), reference, params)
+
+
+def _rows(events: pl.DataFrame, window: pl.Expr | None, exact: bool) -> pl.LazyFrame:
+    """The events (matching `window`, or all) with their row number and type code. The code is computed once,
+    eagerly (one byte per event), because both queries of the hashed path read it."""
+    # (through the lazy engine: evaluated eagerly, the eight-way when/then chain takes ten times as long)
+    code = events.lazy().select(_type_code(exact).alias("_code")).collect().to_series()
+    rows = events.with_columns(code).lazy().with_row_index("_row")
+    return rows.filter(window) if window is not None else rows
 
 
 def _hashed_contributions(
@@ -223,22 +230,22 @@ def _hashed_contributions(
 ) -> pl.DataFrame | None:
     """The fast path: users grouped by hash, each group's user_id gathered from its first row. None when the
     verification fails or a user has too many events for the packed counts."""
-    columns = _per_event_columns(rows, reference, params, exact=False)
     grouped_query = (
-        columns.group_by(_key(pl.col("user_id")).alias("_key"))
+        _per_event_columns(rows, reference, params)
+        .group_by(_key(pl.col("user_id")).alias("_key"))
         .agg(pl.col("_row").min(), *_COMMON_SUMS, pl.col("_packed0").sum(), pl.col("_packed1").sum())
         .drop("_key")
     )
-    checks_query = columns.select(
+    checks_query = rows.select(
         _check(pl.col("user_id")).sum().alias("users"),
         _check(pl.col("event_type")).filter(pl.col("_code") != _UNKNOWN_CODE).sum().alias("types"),
-        *[(pl.col("_code") == code).sum().alias(f"code{code}") for code in range(_UNKNOWN_CODE)],
-        *[pl.col("_code").is_in(_KEY_CODES[key]).sum().alias(key) for key in BREAKDOWN_KEYS],
-        pl.len().alias("_events"),
+        *[(pl.col("_code") == code).sum().alias(f"code{code}") for code in range(_UNKNOWN_CODE + 1)],
     )
     grouped, checks_frame = pl.collect_all([grouped_query, checks_query])
     checks = checks_frame.row(0, named=True)
-    grouped = _unpack(grouped, checks)
+    totals = {key: sum(checks[f"code{code}"] for code in _KEY_CODES[key]) for key in BREAKDOWN_KEYS}
+    totals["_events"] = sum(checks[f"code{code}"] for code in range(_UNKNOWN_CODE + 1))
+    grouped = _unpack(grouped, totals)
     if grouped is None:
         return None
     grouped = grouped.with_columns(user_ids.gather(grouped["_row"]))
@@ -283,7 +290,7 @@ def _exact_contributions(rows: pl.LazyFrame, reference: datetime, params: DecayP
     """The reference path: group by the user_id strings, look event types up by string, one sum per key."""
     counts = [pl.col("_code").is_in(_KEY_CODES[key]).sum().cast(pl.Int64).alias(key) for key in BREAKDOWN_KEYS]
     return (
-        _per_event_columns(rows, reference, params, exact=True)
+        _per_event_columns(rows, reference, params)
         .group_by("user_id")
         .agg(*_COMMON_SUMS, *counts)
         .with_columns(_RAW_POINTS)

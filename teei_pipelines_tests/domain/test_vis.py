@@ -281,7 +281,7 @@ def test_hash_collisions_are_caught_and_the_strings_decide(monkeypatch):
     rows = random_rows(23, 2_000, R - timedelta(days=30), 31)
     frame = events(*rows)
     monkeypatch.setattr(vis, "_key", lambda values: values.hash(0) % 2)
-    assert vis._hashed_contributions(frame["user_id"], frame.lazy().with_row_index("_row"), R, DecayParams()) is None
+    assert vis._hashed_contributions(frame["user_id"], vis._rows(frame, None, exact=False), R, DecayParams()) is None
     got = compute_vis(frame, R)
     expected = reference_vis(rows, R)
     assert got.height == len(expected)
