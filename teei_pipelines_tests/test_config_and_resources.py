@@ -155,6 +155,41 @@ def test_clickhouse_resource_moves_arrow_both_ways(clickhouse):
     assert clickhouse.is_embedded
 
 
+def test_embedded_arrow_inserts_match_columns_by_name_and_equal_clickhouse_connects(clickhouse):
+    """ClickHouseResource.insert_arrow reads the Arrow table in place (chDB's Python() table function): columns are
+    matched by name whatever their order, UUIDs arrive as UUIDs, and the stored rows equal those inserted by
+    clickhouse-connect's own insert_arrow."""
+    import polars as pl
+    import pyarrow as pa
+
+    from teei_pipelines.defs.analytics.sync_io import INSERT_SETTINGS, uuid_arrow
+
+    ids = pl.Series(["11111111-2222-3333-4444-555555555555", "00000000-0000-0000-0000-00000000000a"])
+    frame = pl.DataFrame(
+        {
+            "_version": pl.Series([1, 2], dtype=pl.UInt64),
+            "id": ids.str.replace_all("-", "").str.decode("hex"),
+            "name": ["Acme", "Ümlaut & Co"],
+            "industry": ["tech", ""],
+            "country": ["DE", "FR"],
+            "employee_size": ["51-200", "1-10"],
+            "created_at": pl.Series(["2026-01-01T00:00:00.123456Z"] * 2).str.to_datetime(time_unit="us"),
+        }
+    )
+    block = frame.to_arrow()
+    block = block.set_column(block.schema.get_field_index("id"), "id", uuid_arrow(frame["id"]))
+    assert isinstance(block, pa.Table)
+    table = clickhouse.table("companies_ch")
+    select = f"SELECT id, name, industry, country, employee_size, created_at, _version FROM {table} ORDER BY id"
+    clickhouse.insert_arrow(table, block, settings=INSERT_SETTINGS)
+    ours = clickhouse.client.query(select).result_rows
+    clickhouse.client.command(f"TRUNCATE TABLE {table}")
+    clickhouse.client.insert_arrow(table, block, settings=INSERT_SETTINGS)
+    assert ours == clickhouse.client.query(select).result_rows
+    assert [str(row[0]) for row in ours] == sorted(ids.to_list())
+    assert ours[0][1:4] == ("Ümlaut & Co", "", "FR")
+
+
 def test_redaction_hides_credentials():
     assert redact_dsn("https://user:secret@ch:8443/db") == "https://***@ch:8443/db"
     assert redact_dsn("chdb://memory") == "chdb://memory"

@@ -1,10 +1,13 @@
 """ClickHouse through clickhouse-connect: a server over http(s), or chDB in-process (analytics.md preamble).
 
 chDB allows one database path per process, so clients are cached per DSN and shared by every caller.
+Arrow inserts into chDB bypass clickhouse-connect (see `ClickHouseResource.insert_arrow`).
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from teei_pipelines.settings import redact_dsn
 
 _CLIENTS: dict[str, Client] = {}
 _CLIENTS_LOCK = threading.RLock()
+# chDB connection handles (one engine per process, any number of handles to it), each used under its own lock
+_CHDB_HANDLES: dict[str, tuple[Any, threading.Lock]] = {}
 
 
 def parse_clickhouse_dsn(dsn: str, variable: str = "CLICKHOUSE_DSN") -> dict[str, Any]:
@@ -66,6 +71,36 @@ def client_for(dsn: str) -> Client:
         return client
 
 
+def chdb_handle(dsn: str) -> tuple[Any, threading.Lock]:
+    """A chdb connection to the engine behind an embedded DSN (the one clickhouse-connect's client uses), and the lock
+    that serialises calls on it."""
+    import chdb
+
+    path = parse_clickhouse_dsn(dsn)["path"]
+    with _CLIENTS_LOCK:
+        client_for(dsn)  # opens the engine (and creates its directory) if nobody has yet
+        if dsn not in _CHDB_HANDLES:
+            if not _CHDB_HANDLES:
+                atexit.register(_close_chdb_handles)
+            _CHDB_HANDLES[dsn] = (chdb.connect(os.path.realpath(path) if path else ":memory:"), threading.Lock())
+        return _CHDB_HANDLES[dsn]
+
+
+def _close_chdb_handles() -> None:
+    """Before the interpreter's teardown: a handle collected after chDB's engine has shut down makes it complain."""
+    with _CLIENTS_LOCK:
+        for handle, lock in _CHDB_HANDLES.values():
+            with lock:
+                handle.close()
+        _CHDB_HANDLES.clear()
+
+
+def _settings_clause(settings: dict[str, int] | None) -> str:
+    if not settings:
+        return ""
+    return " SETTINGS " + ", ".join(f"{name} = {int(value)}" for name, value in settings.items())
+
+
 class ClickHouseResource(dg.ConfigurableResource):
     """The analytics warehouse and the observability database."""
 
@@ -83,6 +118,25 @@ class ClickHouseResource(dg.ConfigurableResource):
 
     def table(self, name: str) -> str:
         return f"{self.database}.{name}"
+
+    def insert_arrow(self, table: str, arrow_block: Any, settings: dict[str, int] | None = None) -> None:
+        """Insert an Arrow table into `table` (qualified), its columns matched by name.
+
+        Embedded chDB reads the Arrow table in place through its Python() table function. clickhouse-connect's
+        insert_arrow serialises it to an Arrow IPC file, writes that to a temporary file and has chDB parse it back:
+        2M outcome_scores rows insert in 1.45-1.48 s the first way and 1.97-2.31 s the second, with identical
+        contents (measured side by side). A ClickHouse server gets clickhouse-connect's insert_arrow.
+        """
+        if not self.is_embedded:
+            self.client.insert_arrow(table, arrow_block, settings=settings)
+            return
+        columns = ", ".join(f"`{name}`" for name in arrow_block.schema.names)
+        handle, lock = chdb_handle(self.dsn)
+        with lock:
+            # chDB resolves `arrow_block` by name in this frame
+            handle.query(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python(arrow_block){_settings_clause(settings)}"
+            )
 
     def obs_table(self, name: str) -> str:
         return f"{self.obs_database}.{name}"

@@ -222,7 +222,7 @@ def sync_range(
         rows = to_frame(streams[name], pending[name])
         for offset in range(0, rows.height, block_rows):
             block = to_arrow(rows.slice(offset, block_rows), target.uuid_columns)
-            ch.client.insert_arrow(ch.table(target.table), block, settings=INSERT_SETTINGS)
+            ch.insert_arrow(ch.table(target.table), block, settings=INSERT_SETTINGS)
             report.inserts += 1
         report.rows_read += rows.height
         report.rows_written += rows.height
@@ -300,7 +300,7 @@ def record_sync_status(ch: ClickHouseResource, report: SyncReport, run_id: str) 
             pl.lit(datetime.now(tz=report.range_start.tzinfo)).dt.cast_time_unit("ms").alias("synced_at"),
         )
     )
-    ch.client.insert_arrow(ch.table("sync_status"), frame.to_arrow())
+    ch.insert_arrow(ch.table("sync_status"), frame.to_arrow())
     return frame.height
 
 
@@ -383,7 +383,7 @@ def sync_companies(engine: sa.Engine, ch: ClickHouseResource, version: int) -> C
     assert isinstance(companies, pl.DataFrame)
     frame = rules.companies_rows(companies, version)
     if frame.height:
-        ch.client.insert_arrow(ch.table("companies_ch"), to_arrow(frame, ("id",)), settings=INSERT_SETTINGS)
+        ch.insert_arrow(ch.table("companies_ch"), to_arrow(frame, ("id",)), settings=INSERT_SETTINGS)
     ch.client.command(query("analytics/ch_companies_prune"), parameters={"db": ch.database, "version": version})
     ch_count = int(
         ch.client.query(query("analytics/ch_companies_count"), parameters={"db": ch.database}).result_rows[0][0]
