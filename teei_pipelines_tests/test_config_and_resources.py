@@ -177,7 +177,7 @@ def test_embedded_arrow_inserts_match_columns_by_name_and_equal_clickhouse_conne
         }
     )
     block = frame.to_arrow()
-    block = block.set_column(block.schema.get_field_index("id"), "id", uuid_arrow(frame["id"]))
+    block = block.set_column(block.schema.get_field_index("id"), "id", uuid_arrow(block.column("id")))
     assert isinstance(block, pa.Table)
     table = clickhouse.table("companies_ch")
     select = f"SELECT id, name, industry, country, employee_size, created_at, _version FROM {table} ORDER BY id"
@@ -188,6 +188,21 @@ def test_embedded_arrow_inserts_match_columns_by_name_and_equal_clickhouse_conne
     assert ours == clickhouse.client.query(select).result_rows
     assert [str(row[0]) for row in ours] == sorted(ids.to_list())
     assert ours[0][1:4] == ("Ümlaut & Co", "", "FR")
+
+
+def test_arrow_views_are_converted_for_a_clickhouse_server():
+    import polars as pl
+    import pyarrow as pa
+
+    from teei_pipelines.resources.clickhouse import without_views
+
+    viewed = pl.DataFrame({"s": ["a", None], "b": [b"\x00\x01", b""], "n": [1, 2]}).to_arrow(
+        compat_level=pl.CompatLevel.newest()
+    )
+    assert {viewed.schema.field("s").type, viewed.schema.field("b").type} == {pa.string_view(), pa.binary_view()}
+    plain = without_views(viewed)
+    assert [field.type for field in plain.schema] == [pa.large_string(), pa.large_binary(), pa.int64()]
+    assert plain.to_pylist() == viewed.to_pylist()
 
 
 def test_redaction_hides_credentials():

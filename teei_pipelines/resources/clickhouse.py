@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 import clickhouse_connect
 import dagster as dg
+import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 from pydantic import Field
 
@@ -95,6 +96,14 @@ def _close_chdb_handles() -> None:
         _CHDB_HANDLES.clear()
 
 
+def without_views(table: pa.Table) -> pa.Table:
+    """Arrow string/binary views as large_string/large_binary, for readers that predate the view types."""
+    replacements = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large_binary()}
+    if not any(field.type in replacements for field in table.schema):
+        return table
+    return table.cast(pa.schema([field.with_type(replacements.get(field.type, field.type)) for field in table.schema]))
+
+
 def _settings_clause(settings: dict[str, int] | None) -> str:
     if not settings:
         return ""
@@ -119,7 +128,7 @@ class ClickHouseResource(dg.ConfigurableResource):
     def table(self, name: str) -> str:
         return f"{self.database}.{name}"
 
-    def insert_arrow(self, table: str, arrow_block: Any, settings: dict[str, int] | None = None) -> None:
+    def insert_arrow(self, table: str, arrow_block: pa.Table, settings: dict[str, int] | None = None) -> None:
         """Insert an Arrow table into `table` (qualified), its columns matched by name.
 
         Embedded chDB reads the Arrow table in place through its Python() table function. clickhouse-connect's
@@ -128,7 +137,7 @@ class ClickHouseResource(dg.ConfigurableResource):
         contents (measured side by side). A ClickHouse server gets clickhouse-connect's insert_arrow.
         """
         if not self.is_embedded:
-            self.client.insert_arrow(table, arrow_block, settings=settings)
+            self.client.insert_arrow(table, without_views(arrow_block), settings=settings)
             return
         columns = ", ".join(f"`{name}`" for name in arrow_block.schema.names)
         handle, lock = chdb_handle(self.dsn)
