@@ -217,9 +217,9 @@ def _contributions(
 
 
 def _rows(events: pl.DataFrame, window: pl.Expr | None, exact: bool) -> pl.LazyFrame:
-    """The events (matching `window`, or all) with their row number and type code. The code is computed once,
-    eagerly (one byte per event), because both queries of the hashed path read it."""
-    # (through the lazy engine: evaluated eagerly, the eight-way when/then chain takes ten times as long)
+    """The events (matching `window`, or all) with their row number and type code. The code is computed once and
+    kept (one byte per event), because both queries of the hashed path read it. It is computed through the lazy
+    engine: evaluated eagerly, the eight-way when/then chain takes ten times as long."""
     code = events.lazy().select(_type_code(exact).alias("_code")).collect().to_series()
     rows = events.with_columns(code).lazy().with_row_index("_row")
     return rows.filter(window) if window is not None else rows
@@ -310,7 +310,7 @@ def _in_window(after: datetime | None, until: datetime) -> pl.Expr:
 def full_state(events: pl.DataFrame | pl.LazyFrame, as_of: datetime, params: DecayParams) -> pl.DataFrame:
     """The unrounded state as of `as_of`, from every event at or before it."""
     normalised = _normalise_events(events)
-    # Filtering copies every string; skip it when a cheap scan shows every row already qualifies.
+    # Filtering copies the surviving strings; skip it when a cheap scan shows every row already qualifies.
     window = _in_window(None, as_of)
     needs_filter = not normalised.select(window.all()).item()
     return _contributions(normalised, window if needs_filter else None, as_of, params)
