@@ -103,6 +103,11 @@ def empty_state() -> pl.DataFrame:
 
 
 def _normalise_events(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    normal = all(events.collect_schema().get(name) == dtype for name, dtype in EVENT_SCHEMA.items())
+    if isinstance(events, pl.DataFrame) and normal:
+        # Already normal: keep the columns as they are. Re-collecting them would split them into the streaming
+        # engine's chunks, and gathering the users' ids from 200 chunks takes 8× as long (0.16 s at 1M users).
+        return events.select(list(EVENT_SCHEMA))
     frame = events.lazy() if isinstance(events, pl.DataFrame) else events
     return frame.select(
         pl.col("user_id").cast(pl.String),
