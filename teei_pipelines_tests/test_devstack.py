@@ -37,8 +37,8 @@ def _wait_for_line(process: subprocess.Popen, needle: str, timeout_s: float) -> 
     raise AssertionError(f"{needle!r} not printed within {timeout_s} s:\n{''.join(seen)}")
 
 
-def test_headless_stack_starts_serves_and_stops_cleanly(tmp_path):
-    root = tmp_path / "stack"
+def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
+    root = service_dir / "stack"
     receiver_port = free_port()
     process = subprocess.Popen(
         [

@@ -19,8 +19,8 @@ from teei_pipelines.migrations import migrate_postgres
 from teei_pipelines.resources.postgres import PostgresResource, engine_for
 
 
-def own_postgres(tmp_path):
-    server = start_postgres(tmp_path / "pg")
+def own_postgres(service_dir):
+    server = start_postgres(service_dir / "pg")
     ensure_database(server.get_uri(), "teei")
     postgres = PostgresResource(dsn=server.get_uri("teei"))
     migrate_postgres(postgres.engine)
@@ -33,9 +33,9 @@ def scalar(postgres: PostgresResource, sql: str):
         return connection.execute(sa.text(sql)).scalar_one()
 
 
-def test_postgres_down_fails_clearly_alerts_and_a_retry_after_restart_succeeds(tmp_path, monkeypatch):
+def test_postgres_down_fails_clearly_alerts_and_a_retry_after_restart_succeeds(service_dir, monkeypatch):
     monkeypatch.setenv("ALERT_EMAIL_TO", "oncall@teei.local")
-    server, postgres = own_postgres(tmp_path)
+    server, postgres = own_postgres(service_dir)
     instance = dg.DagsterInstance.ephemeral()
     try:
         # Down for every attempt: the run fails with the variable and the reason, not a driver traceback.
@@ -53,7 +53,7 @@ def test_postgres_down_fails_clearly_alerts_and_a_retry_after_restart_succeeds(t
         assert len(attempts) == 3  # IO_RETRY tried three more times before giving up
 
         # Back up: the run-failure sensor enqueues the job-failed alert for that run, once.
-        server = start_postgres(tmp_path / "pg")
+        server = start_postgres(service_dir / "pg")
         run = instance.get_run_by_id(failed.run_id)
         failure_event = instance.all_logs(failed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
         for _ in range(2):
@@ -79,7 +79,7 @@ def test_postgres_down_fails_clearly_alerts_and_a_retry_after_restart_succeeds(t
         server.cleanup()
         engine_for(postgres.dsn).dispose()
         restarted = {}
-        timer = threading.Timer(2.0, lambda: restarted.setdefault("server", start_postgres(tmp_path / "pg")))
+        timer = threading.Timer(2.0, lambda: restarted.setdefault("server", start_postgres(service_dir / "pg")))
         timer.start()
         recovered = dg.materialize([completeness], resources={"postgres": postgres}, instance=instance)
         timer.join()

@@ -11,10 +11,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -40,8 +42,8 @@ def _wait(predicate, timeout_s: float, what: str, interval_s: float = 2.0):
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ui-stack")
+def dagster_ui(service_root):
+    root = Path(tempfile.mkdtemp(prefix="ui-stack-", dir=service_root))
     port = free_port()
     process = subprocess.Popen(
         [
