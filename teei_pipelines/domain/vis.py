@@ -128,12 +128,12 @@ _POINTS_BY_CODE: list[int] = [*POINTS.values(), 0]
 _PACKED_COUNTS: tuple[str, ...] = (*BREAKDOWN_KEYS, "_events")
 _FIELD_BITS = 15
 _FIELDS_PER_COLUMN = 4
+_KEY_CODES: dict[str, list[int]] = {key: [_TYPE_CODES[t] for t in types] for key, types in BREAKDOWN_TYPES.items()}
 _PACKED_INCREMENTS: tuple[list[int], list[int]] = ([0] * (_UNKNOWN_CODE + 1), [0] * (_UNKNOWN_CODE + 1))
 for _index, _count in enumerate(_PACKED_COUNTS):
-    _shift = 1 << (_FIELD_BITS * (_index % _FIELDS_PER_COLUMN))
-    for _code in range(_UNKNOWN_CODE + 1):
-        _counted = _count == "_events" or (_code < _UNKNOWN_CODE and list(POINTS)[_code] in BREAKDOWN_TYPES[_count])
-        _PACKED_INCREMENTS[_index // _FIELDS_PER_COLUMN][_code] += _shift if _counted else 0
+    # every event counts in "_events"; a breakdown key counts its types' codes
+    for _code in range(_UNKNOWN_CODE + 1) if _count == "_events" else _KEY_CODES[_count]:
+        _PACKED_INCREMENTS[_index // _FIELDS_PER_COLUMN][_code] += 1 << (_FIELD_BITS * (_index % _FIELDS_PER_COLUMN))
 # raw_points is a linear function of the breakdown counts (every type with points belongs to exactly one key), so the
 # group-by does not sum points separately.
 # (test_vis holds this true for the points table).
@@ -257,9 +257,6 @@ def _hashed_contributions(
     if not _verified(grouped, checks):
         return None
     return grouped.with_columns(_RAW_POINTS).select(STATE_COLUMNS)
-
-
-_KEY_CODES: dict[str, list[int]] = {key: [_TYPE_CODES[t] for t in types] for key, types in BREAKDOWN_TYPES.items()}
 
 
 def _unpack(grouped: pl.DataFrame, totals: dict[str, int]) -> pl.DataFrame | None:

@@ -1,4 +1,4 @@
--- Replace one vis_scores_daily partition from vis_stage (profile_id resolved by vis_store.resolve_profiles).
+-- Replace one vis_scores_daily partition from vis_stage (profile_id joined by vis_store.write_day from read_profile_links).
 DELETE FROM vis_scores_daily WHERE partition_date = :partition_date;
 
 INSERT INTO vis_scores_daily (

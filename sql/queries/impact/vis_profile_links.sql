@@ -1,9 +1,8 @@
--- vis.md §5 profile resolution, read once per partition write and joined to the scores in polars (cheaper than the
--- two hash joins with a uuid → text cast per users row, and no ANALYZE of the staging table to plan them):
--- `own` is the users.id equal to the user_id, `buddy` the profile of its 'buddy' external id.
-SELECT id::text AS user_id, 'own' AS link, id::text AS profile_id
-FROM users
-UNION ALL
-SELECT external_id, 'buddy', profile_id::text
-FROM user_external_ids
-WHERE provider = 'buddy'
+-- vis.md §5 profile resolution for every user_id that can resolve: the users.id equal to it, else the profile of its
+-- 'buddy' external id. Read once per range run (pgio.read_frame) and joined to each day's scores in polars, so the
+-- partition INSERT needs neither joins nor an ANALYZE of its staging table to plan them.
+SELECT COALESCE(u.id::text, x.external_id) AS user_id,
+       COALESCE(u.id, x.profile_id)::text  AS profile_id
+FROM users u
+FULL JOIN (SELECT external_id, profile_id FROM user_external_ids WHERE provider = 'buddy') x
+       ON x.external_id = u.id::text

@@ -26,7 +26,7 @@ from teei_pipelines.domain.vis import (
     full_state,
     rank_state,
 )
-from teei_pipelines.pgio import copy_in, copy_out, query, read_frame, statements
+from teei_pipelines.pgio import copy_in, query, read_frame, statements
 
 Mode = Literal["auto", "full", "incremental"]
 EPOCH_FLOOR = datetime(1, 1, 1, tzinfo=UTC)
@@ -89,25 +89,24 @@ def incremental_blocker(connection: sa.Connection, previous_day: date, params: D
     return None
 
 
-PROFILE_LINKS_SCHEMA = {"user_id": pl.String, "link": pl.String, "profile_id": pl.String}
+def read_profile_links(engine: sa.Engine) -> pl.DataFrame:
+    """user_id → profile_id (text) for every user_id that resolves (vis.md §5); users.id and (provider, external_id)
+    are unique, so each user_id appears once."""
+    return read_frame(engine, "impact/vis_profile_links").cast({"user_id": pl.String, "profile_id": pl.String})
 
 
-def resolve_profiles(connection: sa.Connection, user_ids: pl.Series) -> pl.Series:
-    """vis.md §5: each user_id's profile: the users.id equal to it, else its 'buddy' external id's profile, else
-    null. (provider, external_id) and users.id are unique, so each link kind matches at most once."""
-    links = copy_out(connection, "impact/vis_profile_links", {}, PROFILE_LINKS_SCHEMA)
-    by_kind = links.pivot("link", index="user_id", values="profile_id", aggregate_function=None)
-    resolved = user_ids.to_frame("user_id").join(by_kind, on="user_id", how="left", maintain_order="left")
-    own = pl.col("own") if "own" in resolved.columns else pl.lit(None, pl.String)
-    buddy = pl.col("buddy") if "buddy" in resolved.columns else pl.lit(None, pl.String)
-    return resolved.select(pl.coalesce(own, buddy).alias("profile_id")).to_series()
-
-
-def write_day(connection: sa.Connection, day: date, scores: pl.DataFrame, params: DecayParams, method: str) -> None:
+def write_day(
+    connection: sa.Connection,
+    day: date,
+    scores: pl.DataFrame,
+    profile_links: pl.DataFrame,
+    params: DecayParams,
+    method: str,
+) -> None:
     """Replace partition `day` of vis_scores_daily with `scores` (the caller owns the transaction)."""
-    stage = scores.select(
+    stage = scores.join(profile_links, on="user_id", how="left", validate="m:1").select(
         "user_id",
-        resolve_profiles(connection, scores["user_id"]),
+        "profile_id",
         "current_vis",
         "raw_points",
         "decay_adjusted_points",
@@ -155,6 +154,7 @@ def compute_range(engine: sa.Engine, days: list[date], params: DecayParams, mode
     first, last = days[0], days[-1]
     with engine.connect() as connection:
         reason = None if mode == "full" else incremental_blocker(connection, first - timedelta(days=1), params)
+    profile_links = read_profile_links(engine)  # once for every day of the range
     if mode == "incremental" and reason is not None:
         raise IncrementalUnavailableError(f"mode=incremental for {first}: {reason}; run with mode=full")
     if mode == "auto" and reason is not None:
@@ -171,7 +171,7 @@ def compute_range(engine: sa.Engine, days: list[date], params: DecayParams, mode
         pending_days = days[1:]
         result.last_scores = rank_state(state)
         with engine.begin() as write:
-            write_day(write, first, result.last_scores, params, "full")
+            write_day(write, first, result.last_scores, profile_links, params, "full")
         result.days.append(DayResult(first, "full", state.height, base_events.height))
     if pending_days:
         window = read_events(engine, state_as_of, as_of(last))
@@ -188,7 +188,7 @@ def compute_range(engine: sa.Engine, days: list[date], params: DecayParams, mode
         state_as_of = as_of(day)
         result.last_scores = rank_state(state)
         with engine.begin() as write:
-            write_day(write, day, result.last_scores, params, "incremental")
+            write_day(write, day, result.last_scores, profile_links, params, "incremental")
         result.days.append(DayResult(day, "incremental", state.height, day_events.height))
         result.last_incremental_day = day
     result.seconds = time.perf_counter() - started
