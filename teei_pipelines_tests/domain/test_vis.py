@@ -295,32 +295,33 @@ def test_hash_collisions_are_caught_and_the_strings_decide(monkeypatch):
         assert all(row[k] == ref[k] for k in BREAKDOWN_KEYS)
 
 
-def test_a_user_with_more_events_than_a_packed_count_holds_is_counted_exactly():
-    """Breakdown counts travel packed in 15-bit fields; 2^15 + 3 matches would carry into the events field, so the run
-    takes the unpacked path."""
-    heavy = 2**vis._FIELD_BITS + 3
+@pytest.mark.parametrize("heavy", [2**vis._FIELD_BITS - 1, 2**vis._FIELD_BITS, 2**15 + 3])
+def test_users_with_more_events_than_a_packed_count_holds_are_counted_exactly(heavy):
+    """Breakdown counts travel packed in 10-bit fields; from 2^10 matches on, a field would carry into the next, so
+    such users are counted again. Their neighbours' counts stay as packed."""
+    types = ["buddy.match.created", "buddy.checkin.completed", "buddy.event.logged"]
     frame = pl.DataFrame(
         {
-            "user_id": ["heavy"] * heavy + ["light"],
-            "event_type": ["buddy.match.created"] * heavy + ["buddy.event.attended"],
-            "timestamp": [R] * (heavy + 1),
+            "user_id": ["heavy"] * heavy + ["mixed"] * (2 * heavy) + ["light"],
+            "event_type": ["buddy.match.created"] * heavy + types[1:] * heavy + ["buddy.event.attended"],
+            "timestamp": [R] * (3 * heavy + 1),
         },
         schema={"user_id": pl.String, "event_type": pl.String, "timestamp": pl.Datetime("us", "UTC")},
     )
+    rows = vis._rows(frame, None, exact=False)
+    fast = vis._hashed_contributions(frame["user_id"], rows, R, DecayParams())
+    assert fast is not None, "the fast path must not give up on heavy users"
     got = {row["user_id"]: row for row in compute_vis(frame, R).iter_rows(named=True)}
     assert (got["heavy"]["matches"], got["heavy"]["events"], got["heavy"]["raw_points"]) == (heavy, 0, 10 * heavy)
+    assert (got["mixed"]["matches"], got["mixed"]["checkins"], got["mixed"]["events"]) == (0, heavy, heavy)
+    assert got["mixed"]["raw_points"] == 8 * heavy
     assert (got["light"]["matches"], got["light"]["events"], got["light"]["current_vis"]) == (0, 1, 5.0)
+    exact = vis._exact_contributions(vis._rows(frame, None, exact=True), R, DecayParams())
+    assert fast.sort("user_id").equals(exact.sort("user_id"))
 
 
-def test_an_overflowing_packed_field_is_detected_by_its_total():
-    totals = dict.fromkeys([*BREAKDOWN_KEYS, "_events"], 0) | {"matches": 2**vis._FIELD_BITS + 3}
-    overflowed = pl.DataFrame({"_packed0": [2**vis._FIELD_BITS + 3], "_packed1": [0]})
-    assert vis._unpack(overflowed, totals) is None
-    fitting = pl.DataFrame({"_packed0": [5 + (7 << vis._FIELD_BITS)], "_packed1": [2 << (2 * vis._FIELD_BITS)]})
-    fitting_totals = dict.fromkeys(totals, 0) | {"matches": 5, "events": 7, "_events": 2}
-    assert vis._unpack(fitting, fitting_totals).select("matches", "events", "checkins", "_events").row(0) == (
-        5,
-        7,
-        0,
-        2,
-    )
+def test_unpack_reads_each_breakdown_key_from_its_own_field():
+    fields = {key: 3 * index + 1 for index, key in enumerate(BREAKDOWN_KEYS)}
+    packed = sum(count << (vis._FIELD_BITS * index) for index, count in enumerate(fields.values()))
+    unpacked = vis._unpack(pl.DataFrame({"_packed": [packed]}))
+    assert unpacked.row(0, named=True) == fields
