@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -135,6 +136,18 @@ def test_a_window_synced_twice_gives_the_same_table_and_reconciles(seeded, resou
     assert datetime(2026, 3, 10, 10, 14, 59, 999999) in stamps
     assert datetime(2026, 3, 10, 10, 15) not in stamps
     assert sum(1 for row in rows if row[1] == uuid.UUID(int=0)) >= 40
+    # scores are the Float32 of PostgreSQL's ::float8 of the decimal; NULL confidence is 0
+    with seeded.connect() as connection:
+        pg_scores = connection.execute(
+            sa.text(
+                "SELECT id, score::float8, coalesce(confidence, 0)::float8 FROM outcome_scores "
+                "WHERE created_at >= :s AND created_at < :e"
+            ),
+            {"s": W10, "e": W10 + rules.WINDOW},
+        ).all()
+    as_float32 = {row_id: (float(np.float32(s)), float(np.float32(c))) for row_id, s, c in pg_scores}
+    assert {row[0]: (row[6], row[7]) for row in rows} == as_float32
+    assert {score for score, _ in as_float32.values()} >= {float(np.float32(0.5)), float(np.float32(0.9))}
     status = clickhouse.client.query(
         f"SELECT rows_written, window_end FROM {clickhouse.table('sync_status')} FINAL "
         "WHERE table_name = 'outcome_scores_ch' AND window_start = {s:DateTime('UTC')}",

@@ -7,6 +7,7 @@ import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -66,16 +67,16 @@ def test_outcome_scores_mapping_fills_nulls_and_keeps_microseconds():
             "text_id": [uuid.uuid4().bytes],
             "text_type": [None],
             "dimension": ["confidence"],
-            "score": [0.125],
-            "confidence": [None],
+            "score_thousandths": [125],
+            "confidence_thousandths": [None],
             "model_version": [None],
             "created_at": [T],
         },
-        schema_overrides={"user_id": pl.Binary, "company_id": pl.Binary, "confidence": pl.Float64},
+        schema_overrides={"user_id": pl.Binary, "company_id": pl.Binary, "confidence_thousandths": pl.Int16},
     )
     row = rules.outcome_scores_rows(frame).row(0, named=True)
     assert row["user_id"] == row["company_id"] == rules.NIL_UUID
-    assert (row["text_type"], row["model_version"], row["confidence"]) == ("", "", 0.0)
+    assert (row["text_type"], row["model_version"], row["score"], row["confidence"]) == ("", "", 0.125, 0.0)
     assert row["created_at"] == T
     assert row["_window_start"] == datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
     assert row["_version"] == rules.version_of(T) == int(T.timestamp()) * 1_000_000 + 123456
@@ -171,3 +172,15 @@ def test_finops_days_validates_and_lists_each_day():
     ]:
         with pytest.raises(ValueError, match=message):
             rules.finops_days(from_date, to_date, today, first)
+
+
+def test_thousandths_give_the_float32_of_every_numeric_4_3_value():
+    """Every numeric(4, 3) value in 0..1 maps to what PostgreSQL's ::float8 (the nearest double, as Python's float()
+    of the decimal text) followed by a Float32 cast gives. Multiplying by 0.001 instead would miss some."""
+    thousandths = list(range(1001))
+    got = pl.DataFrame({"score_thousandths": thousandths}, schema={"score_thousandths": pl.Int16}).select(
+        rules.thousandths_as_float32("score")
+    )
+    expected = np.array([float(f"{k // 1000}.{k % 1000:03d}") for k in thousandths], dtype=np.float32)
+    assert got["score"].dtype == pl.Float32
+    assert np.array_equal(got["score"].to_numpy(), expected)
