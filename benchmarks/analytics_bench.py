@@ -4,7 +4,8 @@
    of the sync (binary COPY streamed through ADBC as Arrow → polars → Arrow → ClickHouse), side by side with
    - PostgreSQL `COPY (SELECT …) TO STDOUT (FORMAT binary)` read and discarded: the source limit;
    - ClickHouse's own `postgresql()` table function pulling the same rows into the same table: the peer.
-   Targets: pipeline ≥ the peer, and ≥ 70 % of the COPY rate.
+   Targets: pipeline ≥ the peer, and ≥ 70 % of the COPY rate. Each of the three is the best of two runs.
+   The seed writes outcome_scores in created_at order, as the platform appends it (the table is insert-only).
 2. One window's full asset work (replace, sync_status, reconcile) for an empty window and a 10,000-row window, on
    top of the loaded table, against the peer pulling the same window.
 """
@@ -12,8 +13,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, urlparse
 
 import psycopg
@@ -34,6 +37,8 @@ COPY_SQL = (
     "COPY (SELECT id, user_id, company_id, text_id, text_type, dimension, score, confidence, model_version, "
     "created_at FROM outcome_scores) TO STDOUT (FORMAT binary)"
 )
+REPEATS = 2
+T = TypeVar("T")
 WINDOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # after the seed's anchor: holds only the rows added here
 
 
@@ -77,6 +82,12 @@ def _truncate(ch: ClickHouseResource) -> None:
     ch.client.command(f"TRUNCATE TABLE {ch.table('outcome_scores_ch')}")
 
 
+def _fresh(ch: ClickHouseResource, load: Callable[[], T]) -> T:
+    """One load into an empty outcome_scores_ch."""
+    _truncate(ch)
+    return load()
+
+
 def run(scale: float) -> tuple[list[Row], dict[str, float]]:
     with bench_postgres("analytics") as (workdir, postgres):
         uri = postgres.dsn
@@ -93,10 +104,15 @@ def run(scale: float) -> tuple[list[Row], dict[str, float]]:
         start, end = rules.window_floor(first), rules.window_floor(last) + rules.WINDOW
         rows = scores.height
 
-        copy_s = _copy_binary_seconds(uri)
-        peer_s = _peer_seconds(ch, uri, start, end)
-        _truncate(ch)
-        report = sync_io.sync_range(postgres.engine, ch, OUTCOME_SCORES, start, end)
+        # Best of REPEATS for each side: single runs on this machine vary by ±0.3 s.
+        copy_s = min(_copy_binary_seconds(uri) for _ in range(REPEATS))
+        peer_s = min(_fresh(ch, lambda: _peer_seconds(ch, uri, start, end)) for _ in range(REPEATS))
+        # the pipeline loads last: the window measurements below run on the table it leaves
+        reports = [
+            _fresh(ch, lambda: sync_io.sync_range(postgres.engine, ch, OUTCOME_SCORES, start, end))
+            for _ in range(REPEATS)
+        ]
+        report = min(reports, key=lambda found: found.seconds)
         pipeline_s = report.seconds
         assert report.rows_written == rows
         assert sync_io.reconcile(postgres.engine, ch, OUTCOME_SCORES, start, end).passed

@@ -440,6 +440,8 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
     )
 
     # outcome scores: five dimensions per text, so the natural key is unique ----------------------------
+    # The table is insert-only (analytics.md §2): the classifier appends scores as texts arrive, so its rows lie in
+    # created_at order on disk. The seed loads them in that order too.
     n_scores = n_of(20_000)
     n_texts = (n_scores + 4) // 5
     text_ids = _uuids(rng, n_texts)
@@ -462,7 +464,7 @@ def generate(scale: float = 1, seed: int = 42, anchor: datetime | None = None) -
             "language": _choice(rng, ("en", "uk", "no", "unknown"), n_scores),
             "created_at": _timestamps(anchor, -rng.integers(0, history_us, n_texts)[text_index]),
         }
-    )
+    ).sort("created_at", maintain_order=True)
 
     # partner deliveries, notifications, budgets -------------------------------------------------------
     n_deliveries = n_of(50)
