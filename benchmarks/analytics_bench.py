@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 import psycopg
 import sqlalchemy as sa
 
-from benchmarks.stack import bench_postgres
+from benchmarks.stack import bench_postgres, settle
 from benchmarks.vis_bench import Row
 from teei_pipelines import seed
 from teei_pipelines.defs.analytics import sync_io
@@ -93,8 +93,7 @@ def run(scale: float) -> tuple[list[Row], dict[str, float]]:
         uri = postgres.dsn
         scores = seed.generate(scale, 42, seed.anchor_from("2026-11-28")).postgres["outcome_scores"]
         seed.load_postgres(postgres.engine, seed.SeedData(postgres={"outcome_scores": scores}))
-        with postgres.begin() as connection:
-            connection.execute(sa.text("ANALYZE outcome_scores"))
+        settle(postgres, "outcome_scores")
         ch = ClickHouseResource(dsn=f"chdb://{workdir / 'chdb'}", database="bench_an", obs_database="bench_obs")
         migrate_clickhouse(ch.client, ch.database, ch.obs_database)
         with postgres.connect() as connection:

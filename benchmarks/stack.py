@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from teei_pipelines.devstack import ensure_database, start_postgres
 from teei_pipelines.migrations import migrate_postgres
 from teei_pipelines.resources.postgres import PostgresResource
@@ -35,3 +37,11 @@ def bench_postgres(name: str) -> Iterator[tuple[Path, PostgresResource]]:
             yield workdir, postgres
         finally:
             server.cleanup()
+
+
+def settle(postgres: PostgresResource, *tables: str) -> None:
+    """VACUUM ANALYZE after a bulk load (every table when none is named): the first read of freshly loaded rows
+    would otherwise set their hint bits, and autovacuum could start in the middle of a measurement. Runs before
+    every side of a comparison alike."""
+    with postgres.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text(f"VACUUM ANALYZE {', '.join(tables)}"))

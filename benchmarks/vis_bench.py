@@ -193,7 +193,7 @@ def end_to_end(scale: float) -> tuple[list[Row], dict[str, float]]:
     import dagster as dg
     import sqlalchemy as sa
 
-    from benchmarks.stack import bench_postgres
+    from benchmarks.stack import bench_postgres, settle
     from teei_pipelines import seed
     from teei_pipelines.defs.impact.assets import vis_scores_daily
 
@@ -205,8 +205,7 @@ def end_to_end(scale: float) -> tuple[list[Row], dict[str, float]]:
         data = seed.generate(scale, 42, anchor)
         generate_s = time.perf_counter() - generated_at
         load = seed.load_postgres(postgres.engine, data)
-        with postgres.begin() as connection:
-            connection.execute(sa.text("ANALYZE"))
+        settle(postgres)
         day_full = anchor.date() - timedelta(days=2)
         day_incremental = anchor.date() - timedelta(days=1)
         total_events = data.postgres["buddy_system_events"].height
@@ -237,7 +236,7 @@ def end_to_end(scale: float) -> tuple[list[Row], dict[str, float]]:
                 {"start": anchor - timedelta(days=2)},
             )
             copy_in(connection, "buddy_system_events", new_events)
-            connection.execute(sa.text("ANALYZE buddy_system_events"))
+        settle(postgres, "buddy_system_events")
 
         def materialize(day, mode) -> tuple[float, float]:
             """(compute + write seconds from the asset's metadata, wall seconds including the check)."""
