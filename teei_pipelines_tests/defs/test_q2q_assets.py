@@ -94,6 +94,44 @@ def test_evidence_classifies_every_text_once_and_charges_its_tenant(seeded, post
     assert not scalar(seeded, query("q2q/evidence_pending_exists"))
 
 
+def test_the_ledger_check_counts_texts_whose_outcome_rows_went_missing(seeded, postgres):
+    """A lost write, simulated by a trigger that deletes every outcome row of one dimension as it is inserted: the
+    check fails and counts exactly the texts that had that dimension. A later run is checked on its own texts."""
+    sessions = rows(seeded, "SELECT id::text, feedback_text FROM kintell_sessions WHERE feedback_text <> ''")
+    texts_by_dimension: dict[str, int] = {}
+    for _, text in sessions:
+        for dimension in {score.dimension for score in q2q.classify_text(text)}:
+            texts_by_dimension[dimension] = texts_by_dimension.get(dimension, 0) + 1
+    lost, affected = min(texts_by_dimension.items(), key=lambda item: item[1])
+    assert 0 < affected < len(sessions)
+    with seeded.begin() as connection:
+        connection.execute(
+            sa.text(
+                "CREATE FUNCTION lose_outcome() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN DELETE FROM outcome_scores WHERE id = NEW.id; RETURN NULL; END $$"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "CREATE TRIGGER lose_outcome AFTER INSERT ON outcome_scores FOR EACH ROW "
+                f"WHEN (NEW.dimension = '{lost}') EXECUTE FUNCTION lose_outcome()"
+            )
+        )
+    damaged = materialize([evidence], postgres).get_asset_check_evaluations()[0]
+    assert not damaged.passed
+    assert damaged.metadata["mismatched_texts"].value == affected
+    assert damaged.metadata["texts_checked"].value == len(sessions)
+
+    with seeded.begin() as connection:
+        connection.execute(sa.text("DROP TRIGGER lose_outcome ON outcome_scores"))
+        connection.execute(
+            sa.text("UPDATE kintell_sessions SET feedback_text = 'A new text' WHERE feedback_text IS NULL")
+        )
+    fresh = materialize([evidence], postgres).get_asset_check_evaluations()[0]
+    added = scalar(seeded, "SELECT count(*) FROM kintell_sessions WHERE feedback_text = 'A new text'")
+    assert fresh.passed and fresh.metadata["texts_checked"].value == added > 0
+
+
 def test_named_sessions_blank_text_and_rating_text(seeded, postgres):
     blank, other = rows(seeded, "SELECT id::text FROM kintell_sessions WHERE feedback_text IS NULL ORDER BY id LIMIT 2")
     unknown = "00000000-0000-0000-0000-000000000001"

@@ -1,4 +1,5 @@
--- Ledger rows whose outcome_scores row count differs from dimensions_scored (0 when consistent).
+-- The run's taxonomy-v1 ledger rows (:text_ids) whose outcome_scores row count differs from dimensions_scored
+-- (0 when consistent). Scoped to what the run wrote, so its cost follows the run, not the ledger's size.
 SELECT count(*)
 FROM q2q_classifications c
 LEFT JOIN LATERAL (
@@ -6,4 +7,6 @@ LEFT JOIN LATERAL (
     FROM outcome_scores o
     WHERE o.text_id = c.text_id AND o.text_type = c.text_type AND o.model_version = c.model_version
 ) o ON true
-WHERE c.model_version = 'taxonomy-v1' AND o.n <> c.dimensions_scored
+WHERE c.model_version = 'taxonomy-v1'
+  AND c.text_id = ANY(CAST(:text_ids AS uuid[]))
+  AND o.n <> c.dimensions_scored

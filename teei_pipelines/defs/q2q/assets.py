@@ -1,7 +1,6 @@
 """Q2Q assets (q2q-synthetics.md §3-§5): evidence extraction, the cache warmer, and budget periods."""
 
 import time
-from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -47,7 +46,8 @@ class EvidenceConfig(dg.Config):
         dg.AssetCheckSpec(
             "evidence_ledger_matches_outcomes",
             asset=EVIDENCE,
-            description="Every taxonomy-v1 ledger row has exactly its dimensions_scored outcome_scores rows.",
+            description="Every taxonomy-v1 ledger row the run wrote has exactly its dimensions_scored outcome_scores "
+            "rows.",
         )
     ],
     retry_policy=IO_RETRY,
@@ -69,16 +69,18 @@ def evidence(context: dg.AssetExecutionContext, config: EvidenceConfig, postgres
     if report.budget_blocked:
         context.log.warning("%d texts blocked by budget: %s", report.budget_blocked, report.blocked_reasons)
     with postgres.connect() as connection:
-        mismatched = connection.execute(sa.text(query("q2q/check_ledger_outcomes"))).scalar_one()
+        mismatched = connection.execute(
+            sa.text(query("q2q/check_ledger_outcomes")), {"text_ids": report.classified_text_ids}
+        ).scalar_one()
     metadata = {
         key: dg.MetadataValue.json(value) if isinstance(value, dict | list) else value
-        for key, value in asdict(report).items()
+        for key, value in report.summary().items()
     }
     yield dg.MaterializeResult(metadata={**metadata, "duration_s": round(time.monotonic() - started, 3)})
     yield dg.AssetCheckResult(
         check_name="evidence_ledger_matches_outcomes",
         passed=mismatched == 0,
-        metadata={"mismatched_texts": mismatched},
+        metadata={"mismatched_texts": mismatched, "texts_checked": len(report.classified_text_ids)},
     )
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -40,6 +41,12 @@ class EvidenceReport:
     tenants: int = 0
     dimensions: dict[str, int] = field(default_factory=dict)
     blocked_reasons: dict[str, str] = field(default_factory=dict)
+    # the texts this run wrote to the ledger, for the ledger check (too long for run metadata)
+    classified_text_ids: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The report without the classified ids: the run's metadata."""
+        return {key: value for key, value in asdict(self).items() if key != "classified_text_ids"}
 
 
 def load_texts(
@@ -162,6 +169,7 @@ def extract_evidence(
                 if outcome_rows:
                     connection.execute(sa.text(query("q2q/outcome_insert")), outcome_rows)
                 report.classified += len(ledger_rows)
+                report.classified_text_ids.extend(row["text_id"] for row in ledger_rows)
                 report.outcome_rows += len(outcome_rows)
     report.charged_usd = str(charged)
     report.dimensions = dict(sorted(dimension_counts.items()))
