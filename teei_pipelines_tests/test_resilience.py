@@ -1,6 +1,6 @@
 """Failure drills on real services: PostgreSQL stopped during a run (a clear error, the job-failed alert once it is
 back, the RetryPolicy's retry succeeding after a restart), and a run killed mid-way then re-run giving the same
-tables as an uninterrupted run."""
+tables as an uninterrupted run (the kill lands inside the write transaction, held there by a lock)."""
 
 from __future__ import annotations
 
@@ -104,9 +104,20 @@ def run_vis_day(dsn: str, key: str) -> None:
     )
 
 
+def wait_for(probe, what: str, timeout_s: float = 120.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def test_a_run_killed_mid_way_and_re_run_leaves_the_same_tables(engine, postgres, tmp_path):
-    """The VIS day is written in one transaction: killing the run's process before it commits leaves no partial
-    rows, and the re-run equals an uninterrupted run."""
+    """The VIS day is written in one transaction. The drill holds a lock that stops the run's write at its first
+    statement on vis_scores_daily, after the scores were staged in the same transaction, and kills the run's process
+    exactly there: no partial rows are left, and the re-run equals an uninterrupted run."""
     import multiprocessing
 
     from teei_pipelines.defs.impact.assets import vis_scores_daily
@@ -120,23 +131,33 @@ def test_a_run_killed_mid_way_and_re_run_leaves_the_same_tables(engine, postgres
                 sa.text("SELECT user_id, current_vis, decay_sum FROM vis_scores_daily ORDER BY user_id")
             ).all()
 
-    started = time.monotonic()
+    def backends(condition: str) -> list[int]:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text(f"SELECT pid FROM pg_stat_activity WHERE {condition}")).scalars())
+
     reference = dg.materialize(
         [vis_scores_daily], partition_key=day, resources={"postgres": postgres}, instance=dg.DagsterInstance.ephemeral()
     )
     assert reference.success
-    reference_s = time.monotonic() - started
     expected = state()
     assert expected
     with engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM vis_scores_daily"))
 
-    process = multiprocessing.get_context("spawn").Process(target=run_vis_day, args=(postgres.dsn, day))
-    process.start()
-    time.sleep(3 + reference_s / 2)  # mid-way: the child imports for ~3 s, then runs
-    process.kill()
-    process.join()
-    assert state() in ([], expected)  # nothing half-written
+    blocked_write = "wait_event_type = 'Lock' AND query LIKE '%DELETE FROM vis_scores_daily%'"
+    with engine.connect() as holder:
+        # SHARE mode lets the run read vis_scores_daily but not write it
+        holder.execute(sa.text("LOCK TABLE vis_scores_daily IN SHARE MODE"))
+        process = multiprocessing.get_context("spawn").Process(target=run_vis_day, args=(postgres.dsn, day))
+        process.start()
+        (writer,) = wait_for(lambda: backends(blocked_write), "the run's write to block on the lock")
+        staged = backends(f"pid = {writer} AND xact_start IS NOT NULL AND state = 'active'")
+        assert staged == [writer]  # inside its write transaction
+        process.kill()
+        process.join()
+        holder.rollback()  # the orphaned backend gets the lock, finds its client gone and rolls back
+    wait_for(lambda: not backends(f"pid = {writer}"), "the killed run's backend to end")
+    assert state() == []  # nothing half-written
     rerun = dg.materialize(
         [vis_scores_daily], partition_key=day, resources={"postgres": postgres}, instance=dg.DagsterInstance.ephemeral()
     )
