@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,17 @@ from teei_pipelines.resources.postgres import PostgresResource, engine_for
 
 TEMPLATE_DB = "teei_template"
 _counter = itertools.count()
+
+
+def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 2.0):
+    """predicate()'s first truthy value, polled every interval_s; an AssertionError naming `what` after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ tables as an uninterrupted run (the kill lands inside the write transaction, hel
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import dagster as dg
@@ -17,6 +16,8 @@ from teei_pipelines.defs.profiles import completeness
 from teei_pipelines.devstack import ensure_database, start_postgres
 from teei_pipelines.migrations import migrate_postgres
 from teei_pipelines.resources.postgres import PostgresResource, engine_for
+
+from .conftest import wait_until
 
 
 def own_postgres(service_dir):
@@ -104,16 +105,6 @@ def run_vis_day(dsn: str, key: str) -> None:
     )
 
 
-def wait_for(probe, what: str, timeout_s: float = 120.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_run_killed_mid_way_and_re_run_leaves_the_same_tables(engine, postgres, tmp_path):
     """The VIS day is written in one transaction. The drill holds a lock that stops the run's write at its first
     statement on vis_scores_daily, after the scores were staged in the same transaction, and kills the run's process
@@ -150,13 +141,13 @@ def test_a_run_killed_mid_way_and_re_run_leaves_the_same_tables(engine, postgres
         holder.execute(sa.text("LOCK TABLE vis_scores_daily IN SHARE MODE"))
         process = multiprocessing.get_context("spawn").Process(target=run_vis_day, args=(postgres.dsn, day))
         process.start()
-        (writer,) = wait_for(lambda: backends(blocked_write), "the run's write to block on the lock")
+        (writer,) = wait_until(lambda: backends(blocked_write), 120, "the run's write to block on the lock", 0.05)
         staged = backends(f"pid = {writer} AND xact_start IS NOT NULL AND state = 'active'")
         assert staged == [writer]  # inside its write transaction
         process.kill()
         process.join()
         holder.rollback()  # the orphaned backend gets the lock, finds its client gone and rolls back
-    wait_for(lambda: not backends(f"pid = {writer}"), "the killed run's backend to end")
+    wait_until(lambda: not backends(f"pid = {writer}"), 60, "the killed run's backend to end", 0.05)
     assert state() == []  # nothing half-written
     rerun = dg.materialize(
         [vis_scores_daily], partition_key=day, resources={"postgres": postgres}, instance=dg.DagsterInstance.ephemeral()

@@ -22,23 +22,13 @@ import pytest
 
 from teei_pipelines.devstack import free_port
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromedriver are not installed")
 SHOTS = REPO_ROOT / "docs" / "screenshots"
 LINEAGE_SELECTION = '3+key:"analytics/vis_scores_ch" or 4+key:"analytics/campaign_metrics_ch"'
-
-
-def _wait(predicate, timeout_s: float, what: str, interval_s: float = 2.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +118,7 @@ def test_lineage_materialization_and_backfill_from_the_ui(dagster_ui, browser):
 
     # 1. Lineage: the upstream graph of two warehouse tables, every group expanded.
     open_page(browser, f"{dagster_ui}/asset-groups~{urllib.parse.quote(LINEAGE_SELECTION, safe='')}/")
-    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "foreignObject.group"), 120, "the lineage graph")
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "foreignObject.group"), 120, "the lineage graph")
     groups = set(
         browser.execute_script(
             "return Array.from(document.querySelectorAll('foreignObject.group [data-tooltip]'))"
@@ -147,7 +137,7 @@ def test_lineage_materialization_and_backfill_from_the_ui(dagster_ui, browser):
         text = browser.find_element(By.TAG_NAME, "body").text
         return all(name in text for name in ("buddy_events", "vis_scores_daily", "vis_scores_ch"))
 
-    _wait(chain_shown, 120, "the upstream lineage of analytics/vis_scores_ch")
+    wait_until(chain_shown, 120, "the upstream lineage of analytics/vis_scores_ch")
     assert browser.execute_script("return document.querySelectorAll('svg path').length") >= 3
     browser.save_screenshot(str(SHOTS / "lineage_vis_scores_ch.png"))
     # the edges the graph draws, as the UI's own API reports them
@@ -171,9 +161,9 @@ def test_lineage_materialization_and_backfill_from_the_ui(dagster_ui, browser):
         found = asset.get("assetMaterializations") or []
         return found and float(found[0]["timestamp"]) / 1000 >= clicked_at - 5 and found[0]
 
-    materialization = _wait(completeness_materialized, 300, "profiles/completeness to be materialized")
+    materialization = wait_until(completeness_materialized, 300, "profiles/completeness to be materialized")
     open_page(browser, f"{dagster_ui}/runs/{materialization['runId']}")
-    _wait(lambda: "Success" in browser.page_source, 60, "the run page to show Success")
+    wait_until(lambda: "Success" in browser.page_source, 60, "the run page to show Success")
     browser.save_screenshot(str(SHOTS / "materialization.png"))
 
     # 3. Backfill three VIS partitions from the asset's launch dialog.
@@ -184,9 +174,11 @@ def test_lineage_materialization_and_backfill_from_the_ui(dagster_ui, browser):
     selection = browser.find_element(By.CSS_SELECTOR, "[role=dialog] input[placeholder]")
     selection.click()
     selection.send_keys(f"[{days[0]}...{days[-1]}]", Keys.ENTER)
-    _wait(lambda: "3 partitions" in browser.find_element(By.CSS_SELECTOR, "[role=dialog]").text, 30, "3 partitions")
+    wait_until(
+        lambda: "3 partitions" in browser.find_element(By.CSS_SELECTOR, "[role=dialog]").text, 30, "3 partitions"
+    )
     browser.find_element(By.XPATH, "//div[@role='dialog']//button[normalize-space()='Launch backfill']").click()
-    link = _wait(
+    link = wait_until(
         lambda: browser.execute_script(
             "return Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))"
             ".find(h => h && h.startsWith('/runs/b/'))"
@@ -204,7 +196,7 @@ def test_lineage_materialization_and_backfill_from_the_ui(dagster_ui, browser):
         )["partitionBackfillOrError"]
         return found if found["status"] in ("COMPLETED", "COMPLETED_SUCCESS", "FAILED", "COMPLETED_FAILED") else None
 
-    status = _wait(backfill_status, 600, "the backfill to finish", interval_s=5)
+    status = wait_until(backfill_status, 600, "the backfill to finish", interval_s=5)
     assert status["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), status
     assert status["partitionNames"] == [day.isoformat() for day in days]
     materialized = graphql(

@@ -154,9 +154,9 @@ def compute_range(engine: sa.Engine, days: list[date], params: DecayParams, mode
     first, last = days[0], days[-1]
     with engine.connect() as connection:
         reason = None if mode == "full" else incremental_blocker(connection, first - timedelta(days=1), params)
-    profile_links = read_profile_links(engine)  # once for every day of the range
     if mode == "incremental" and reason is not None:
         raise IncrementalUnavailableError(f"mode=incremental for {first}: {reason}; run with mode=full")
+    profile_links = read_profile_links(engine)  # once for every day of the range
     if mode == "auto" and reason is not None:
         result.fallback_reason = reason
     if reason is None and mode != "full":
