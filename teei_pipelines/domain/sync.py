@@ -106,11 +106,11 @@ def nil_if_null(column: str) -> pl.Expr:
     return pl.col(column).fill_null(pl.lit(NIL_UUID, dtype=pl.Binary))
 
 
-def thousandths_as_float32(column: str) -> pl.Expr:
-    """A numeric(4, 3) value read as whole thousandths (`<column>_thousandths`) as Float32 `<column>`: the quotient
-    of two exact doubles is the nearest double to the decimal, as PostgreSQL's ::float8 gives, then Float32 as
-    ClickHouse's toFloat32 gives (analytics.md §2: Float32 of the decimal)."""
-    return (pl.col(f"{column}_thousandths").cast(pl.Float64) / 1000.0).cast(pl.Float32).alias(column)
+def decimal_text_as_float32(column: str) -> pl.Expr:
+    """A numeric value read as its exact decimal text (as ADBC decodes numeric) as Float32: parsed to the nearest
+    double, as PostgreSQL's ::float8 gives, then Float32 as ClickHouse's toFloat32 gives (analytics.md §2: Float32
+    of the decimal)."""
+    return pl.col(column).cast(pl.Float64).cast(pl.Float32).alias(column)
 
 
 # uuid5, vectorized ------------------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def uuid5_series(namespaces: pl.Series, name: str) -> pl.Series:
 
 def outcome_scores_rows(frame: pl.DataFrame) -> pl.DataFrame:
     """outcome_scores → outcome_scores_ch: nil UUIDs for NULL ids, '' for NULL text, 0 for NULL confidence.
-    score and confidence arrive as whole thousandths (outcome_scores_range.sql)."""
+    score and confidence arrive as decimal text (outcome_scores_range.sql)."""
     return frame.select(
         pl.col("id"),
         nil_if_null("user_id"),
@@ -194,8 +194,8 @@ def outcome_scores_rows(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("text_id"),
         pl.col("text_type").fill_null(""),
         pl.col("dimension"),
-        thousandths_as_float32("score"),
-        thousandths_as_float32("confidence").fill_null(0.0),
+        decimal_text_as_float32("score"),
+        decimal_text_as_float32("confidence").fill_null(0.0),
         pl.col("model_version").fill_null(""),
         pl.col("created_at"),
         window_start_of("created_at"),

@@ -67,12 +67,12 @@ def test_outcome_scores_mapping_fills_nulls_and_keeps_microseconds():
             "text_id": [uuid.uuid4().bytes],
             "text_type": [None],
             "dimension": ["confidence"],
-            "score_thousandths": [125],
-            "confidence_thousandths": [None],
+            "score": ["0.125"],
+            "confidence": [None],
             "model_version": [None],
             "created_at": [T],
         },
-        schema_overrides={"user_id": pl.Binary, "company_id": pl.Binary, "confidence_thousandths": pl.Int16},
+        schema_overrides={"user_id": pl.Binary, "company_id": pl.Binary, "confidence": pl.String},
     )
     row = rules.outcome_scores_rows(frame).row(0, named=True)
     assert row["user_id"] == row["company_id"] == rules.NIL_UUID
@@ -174,13 +174,11 @@ def test_finops_days_validates_and_lists_each_day():
             rules.finops_days(from_date, to_date, today, first)
 
 
-def test_thousandths_give_the_float32_of_every_numeric_4_3_value():
-    """Every numeric(4, 3) value in 0..1 maps to what PostgreSQL's ::float8 (the nearest double, as Python's float()
-    of the decimal text) followed by a Float32 cast gives. Multiplying by 0.001 instead would miss some."""
-    thousandths = list(range(1001))
-    got = pl.DataFrame({"score_thousandths": thousandths}, schema={"score_thousandths": pl.Int16}).select(
-        rules.thousandths_as_float32("score")
-    )
-    expected = np.array([float(f"{k // 1000}.{k % 1000:03d}") for k in thousandths], dtype=np.float32)
+def test_decimal_text_gives_the_float32_of_every_numeric_4_3_value():
+    """Every numeric(4, 3) value in 0..1, as ADBC's decimal text (trailing zeros and all), maps to what PostgreSQL's
+    ::float8 (the nearest double, as Python's float() of the decimal text) followed by a Float32 cast gives."""
+    texts = [f"{k // 1000}.{k % 1000:03d}" for k in range(1001)]
+    got = pl.DataFrame({"score": texts}).select(rules.decimal_text_as_float32("score"))
+    expected = np.array([float(text) for text in texts], dtype=np.float32)
     assert got["score"].dtype == pl.Float32
     assert np.array_equal(got["score"].to_numpy(), expected)
