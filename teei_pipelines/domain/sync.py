@@ -62,6 +62,18 @@ def manual_sync_windows(
     return windows
 
 
+def insert_blocks(rows: int, block_rows: int) -> list[tuple[int, int]]:
+    """(offset, length) of the ClickHouse inserts for `rows` pending rows: as many blocks as `block_rows` fits best
+    (at least one), of equal size. The rows pending at a flush are at least `block_rows` plus whatever the last Arrow
+    batch brought; cutting them at `block_rows` would insert that excess as a tiny block of its own, one more part for
+    ClickHouse to merge."""
+    if rows <= 0:
+        return []
+    count = max(1, round(rows / block_rows))
+    size = -(-rows // count)
+    return [(offset, min(size, rows - offset)) for offset in range(0, rows, size)]
+
+
 def finops_days(from_date: str, to_date: str, today: date, first: date, max_days: int = 366) -> list[date]:
     """The days a manual FinOps aggregation (POST /v1/analytics/finops/aggregate) covers, validated: ISO dates,
     from ≤ to, complete days only (before today, UTC), within the partitions, at most `max_days`."""

@@ -3,6 +3,7 @@ and the row mappings of analytics.md §2 and §5."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -182,3 +183,21 @@ def test_decimal_text_gives_the_float32_of_every_numeric_4_3_value():
     expected = np.array([float(text) for text in texts], dtype=np.float32)
     assert got["score"].dtype == pl.Float32
     assert np.array_equal(got["score"].to_numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    ("rows", "block_rows", "lengths"),
+    [
+        (0, 200, []),
+        (1, 200, [1]),
+        (202, 200, [202]),  # a flush of two Arrow batches: one insert, not 200 + 2
+        (299, 200, [299]),
+        (301, 200, [151, 150]),
+        (1000, 200, [200] * 5),
+        (20, 7, [7, 7, 6]),
+    ],
+)
+def test_insert_blocks_cover_the_rows_once_in_near_equal_blocks(rows, block_rows, lengths):
+    blocks = rules.insert_blocks(rows, block_rows)
+    assert [length for _, length in blocks] == lengths
+    assert [offset for offset, _ in blocks] == list(itertools.accumulate([0, *lengths[:-1]]))[: len(blocks)]
