@@ -7,7 +7,7 @@
 -- score and confidence are numeric(4, 3), sent as they are: ADBC writes each as its exact decimal text, which
 -- outcome_scores_rows parses to the nearest double, as PostgreSQL's ::float8 does. Casting in PostgreSQL costs more:
 -- ::float8 formats and re-parses every value, and (score * 1000)::int2 costs ~0.35 CPU-s of numeric arithmetic per
--- 2M rows, the busiest process of the load (2M rows: 3.9-4.3 s instead of 4.2-4.6 s, measured alternating).
+-- 2M rows, in the busiest process of the load (2M rows: 3.9-4.3 s instead of 4.2-4.6 s, measured back to back).
 SELECT user_id, company_id, text_id, text_type, dimension, score, confidence, model_version, created_at, id
 FROM outcome_scores
 WHERE created_at >= {range_start} AND created_at < {range_end}
