@@ -44,6 +44,23 @@ def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 2.0):
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
+def wait_for_line(process: subprocess.Popen, needle: str, timeout_s: float) -> str:
+    """The output of `process` up to its first line containing `needle`; an AssertionError showing that output if
+    the process exits or timeout_s passes first."""
+    seen = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if needle in line:
+            return "".join(seen)
+    raise AssertionError(f"{needle!r} not printed within {timeout_s} s:\n{''.join(seen)}")
+
+
 @pytest.fixture(scope="session")
 def service_root() -> Iterator[Path]:
     """Where the suite's PostgreSQL servers (alone or in a dev stack) keep their data: outside pytest's

@@ -19,22 +19,7 @@ from teei_pipelines.domain.subjects import STREAM_NAME
 from teei_pipelines.resources.nats import NatsResource, run_sync
 from teei_pipelines.resources.postgres import engine_for
 
-from .conftest import REPO_ROOT, run_cli
-
-
-def _wait_for_line(process: subprocess.Popen, needle: str, timeout_s: float) -> str:
-    seen = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            if process.poll() is not None:
-                break
-            continue
-        seen.append(line)
-        if needle in line:
-            return "".join(seen)
-    raise AssertionError(f"{needle!r} not printed within {timeout_s} s:\n{''.join(seen)}")
+from .conftest import REPO_ROOT, run_cli, wait_for_line
 
 
 def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
@@ -59,7 +44,7 @@ def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        output = _wait_for_line(process, "stack started in", 240)
+        output = wait_for_line(process, "stack started in", 240)
         assert "daemon only (headless: no webserver)" in output
         assert "seed: PostgreSQL 44," in output
         state = json.loads((root / "stack.json").read_text())
@@ -93,7 +78,7 @@ def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
         assert any("dagster-daemon" in " ".join(child.cmdline()) for child in children)
 
         # The main job (VIS for yesterday) was submitted; the daemon launches it and it writes real rows.
-        assert "submitted vis_daily_job for partition" in _wait_for_line(process, "submitted vis_daily_job", 120)
+        assert "submitted vis_daily_job for partition" in wait_for_line(process, "submitted vis_daily_job", 120)
         engine = engine_for(state["DATABASE_URL"])
         deadline = time.monotonic() + 180
         scored = 0

@@ -22,7 +22,7 @@ import pytest
 
 from teei_pipelines.devstack import free_port
 
-from .conftest import REPO_ROOT, wait_until
+from .conftest import REPO_ROOT, wait_for_line, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -55,13 +55,7 @@ def dagster_ui(service_root):
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if "stack started in" in line:
-                break
-            if not line and process.poll() is not None:
-                raise AssertionError("teei-pipelines dev exited before the stack was up")
+        wait_for_line(process, "stack started in", 300)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGINT)
