@@ -15,7 +15,7 @@ from teei_pipelines.defs.impact import vis_store
 from teei_pipelines.defs.impact.assets import program_instance_vis, vis_scores, vis_scores_daily
 from teei_pipelines.defs.impact.schedules import vis_daily_schedule
 from teei_pipelines.domain.rounding import fixed
-from teei_pipelines.domain.vis import compute_vis
+from teei_pipelines.domain.vis import DecayParams, compute_vis, full_state, rank_state
 
 ANCHOR = seed.anchor_from("2026-11-28")
 DAY = date(2026, 11, 27)
@@ -112,6 +112,36 @@ def test_a_range_backfill_equals_partition_by_partition_runs(seeded, postgres):
     for a, b in zip(ranged, single, strict=True):
         assert a[:7] == b[:7] and a[8:] == b[8:]
         assert a[7] == pytest.approx(b[7], rel=1e-12)  # decay_sum: same path, same arithmetic
+
+
+def test_a_failed_day_write_is_raised_keeps_nothing_of_that_day_and_stops_the_days_after_it(seeded):
+    params = DecayParams()
+    scores = rank_state(
+        full_state(vis_store.read_events(seeded, None, vis_store.as_of(DAY)), vis_store.as_of(DAY), params)
+    )
+    # The last row violates CHECK (raw_points >= 0): the whole day must roll back, not just that row.
+    broken = scores.with_columns(
+        pl.when(pl.col("rank") == scores.height).then(-1).otherwise(pl.col("raw_points")).alias("raw_points")
+    )
+    links = vis_store.read_profile_links(seeded)
+    before, after = DAY - timedelta(days=1), DAY + timedelta(days=1)
+
+    with (
+        pytest.raises(sa.exc.IntegrityError, match="raw_points_check"),
+        vis_store.DayWriter(seeded, links, params, connections=2) as writer,
+    ):
+        writer.write(before, scores, "full")
+        writer.write(DAY, broken, "full")
+    # One connection: the next write waits for the broken day, raises its error and is never started.
+    with (
+        pytest.raises(sa.exc.IntegrityError, match="raw_points_check"),
+        vis_store.DayWriter(seeded, links, params, connections=1) as writer,
+    ):
+        writer.write(DAY, broken, "full")
+        writer.write(after, scores, "full")
+
+    stored = table(seeded, "SELECT partition_date, count(*) FROM vis_scores_daily GROUP BY 1")
+    assert stored == [(before, scores.height)]
 
 
 def test_incremental_equals_full_and_the_check_passes(seeded, postgres):
