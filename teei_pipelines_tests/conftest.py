@@ -33,15 +33,17 @@ TEMPLATE_DB = "teei_template"
 _counter = itertools.count()
 
 
-def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 2.0):
-    """predicate()'s first truthy value, polled every interval_s; an AssertionError naming `what` after timeout_s."""
+def wait_until(read, timeout_s: float, what: str, interval_s: float = 2.0, *, until=bool):
+    """read()'s first value for which until(value) holds (by default: the first truthy one), polled every
+    interval_s; after timeout_s an AssertionError naming `what` and showing the last value read."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
+    while True:
+        value = read()
+        if until(value):
             return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}; last read: {value!r}")
         time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def wait_for_line(process: subprocess.Popen, needle: str, timeout_s: float) -> str:

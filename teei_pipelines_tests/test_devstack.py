@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import psutil
 import sqlalchemy as sa
@@ -19,7 +20,12 @@ from teei_pipelines.domain.subjects import STREAM_NAME
 from teei_pipelines.resources.nats import NatsResource, run_sync
 from teei_pipelines.resources.postgres import engine_for
 
-from .conftest import REPO_ROOT, run_cli, wait_for_line
+from .conftest import REPO_ROOT, run_cli, wait_for_line, wait_until
+
+
+def scalar(engine: sa.Engine, sql: str):
+    with engine.connect() as connection:
+        return connection.execute(sa.text(sql)).scalar_one()
 
 
 def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
@@ -80,12 +86,9 @@ def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
         # The main job (VIS for yesterday) was submitted; the daemon launches it and it writes real rows.
         assert "submitted vis_daily_job for partition" in wait_for_line(process, "submitted vis_daily_job", 120)
         engine = engine_for(state["DATABASE_URL"])
-        deadline = time.monotonic() + 180
-        scored = 0
-        while time.monotonic() < deadline and not scored:
-            with engine.connect() as connection:
-                scored = connection.execute(sa.text("SELECT count(*) FROM vis_scores")).scalar_one()
-            time.sleep(2)
+        scored = wait_until(
+            lambda: scalar(engine, "SELECT count(*) FROM vis_scores"), 180, "vis_daily_job's vis_scores"
+        )
         assert scored > 100, "the daemon ran vis_daily_job and refreshed vis_scores"
 
         # A queued e-mail is picked up by notifications_queue_sensor, sent by send_notifications through the
@@ -98,14 +101,13 @@ def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
                     "'{\"userName\": \"Dev\"}', 'test:devstack')"
                 )
             )
+
         # Other e-mails may arrive too (an hourly campaign job that ticks during the test sends its alerts).
-        deadline = time.monotonic() + 180
-        delivered: list = []
-        while time.monotonic() < deadline and not delivered:
+        def delivered() -> list[Path]:
             mails = list((root / "mail" / "new").glob("*")) if (root / "mail" / "new").exists() else []
-            delivered = [mail for mail in mails if b"Subject: Hello Dev" in mail.read_bytes()]
-            time.sleep(2)
-        assert len(delivered) == 1, "the queued e-mail reached the SMTP sink, once"
+            return [mail for mail in mails if b"Subject: Hello Dev" in mail.read_bytes()]
+
+        assert len(wait_until(delivered, 180, "the queued e-mail in the Maildir")) == 1, "delivered once"
         with engine.connect() as connection:
             status = connection.execute(
                 sa.text("SELECT status FROM notifications_queue WHERE dedup_key = 'test:devstack'")
@@ -119,14 +121,14 @@ def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
             "evidence": "SELECT count(*) > 0 FROM q2q_classifications",
             "self_probes": "SELECT count(*) = 4 FROM synthetic_monitor_state WHERE last_success",
         }
-        deadline = time.monotonic() + 240
-        outcome: dict[str, bool] = {}
-        while time.monotonic() < deadline and not all(outcome.values() or [False]):
-            with engine.connect() as connection:
-                outcome = {name: connection.execute(sa.text(sql)).scalar_one() for name, sql in checks.items()}
-            time.sleep(3)
+        wait_until(
+            lambda: {name: scalar(engine, sql) for name, sql in checks.items()},
+            240,
+            "the Q2Q warm-up, evidence classification and self-probes",
+            3,
+            until=lambda outcome: all(outcome.values()),
+        )
         engine.dispose()
-        assert all(outcome.values()), outcome
 
         # A manual trigger through the whole stack: the receiver stores it, the relay publishes it, the daemon's
         # nats_pipelines_trigger_sensor launches the run, and GET on the request shows it succeeded.
@@ -139,13 +141,18 @@ def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
             accepted = json.loads(response.read())
         assert response.status == 202 and accepted["job"] == "analytics_sync_job"
         status_url = f"http://127.0.0.1:{receiver_port}/v1/pipelines/requests/{accepted['requestId']}"
-        deadline = time.monotonic() + 240
-        status: dict = {}
-        while time.monotonic() < deadline and status.get("summary", {}).get("byStatus") != {"SUCCESS": 1}:
+
+        def request_status() -> dict:
             with urllib.request.urlopen(urllib.request.Request(status_url, headers=auth), timeout=10) as response:
-                status = json.loads(response.read())
-            time.sleep(3)
-        assert status["summary"]["byStatus"] == {"SUCCESS": 1}, status
+                return json.loads(response.read())
+
+        wait_until(
+            request_status,
+            240,
+            "the triggered analytics_sync_job to succeed",
+            3,
+            until=lambda status: status.get("summary", {}).get("byStatus") == {"SUCCESS": 1},
+        )
     finally:
         process.send_signal(signal.SIGINT)
         remaining = process.communicate(timeout=90)[0]

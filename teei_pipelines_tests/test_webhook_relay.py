@@ -17,6 +17,8 @@ from teei_pipelines.outbox import relay_inbox
 from teei_pipelines.resources.nats import NatsResource, run_sync
 from teei_pipelines.webhooks.app import create_app
 
+from .conftest import wait_until
+
 TOKEN = "relay-test-token"
 BASE = "https://hooks.teei.example"
 PATH = "/v1/notifications/webhooks/twilio"
@@ -52,6 +54,11 @@ def stream_messages(url: str, subject: str) -> list[tuple[int, str]]:
     return run_sync(read())
 
 
+def published_rows(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(sa.text("SELECT count(*) FROM webhook_inbox WHERE status = 'published'")).scalar_one()
+
+
 def test_webhooks_accepted_while_nats_is_down_all_reach_jetstream_once(database_url, engine, own_nats, monkeypatch):
     url, state, start = own_nats
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
@@ -74,14 +81,9 @@ def test_webhooks_accepted_while_nats_is_down_all_reach_jetstream_once(database_
             waiting = connection.execute(sa.text("SELECT count(*) FROM webhook_inbox WHERE status = 'received'"))
             assert waiting.scalar_one() == 60  # NATS is down: nothing published, nothing lost
         state["process"] = start()
-        deadline = time.monotonic() + 30
-        published = 0
-        while time.monotonic() < deadline and published < 60:
-            with engine.connect() as connection:
-                published = connection.execute(
-                    sa.text("SELECT count(*) FROM webhook_inbox WHERE status = 'published'")
-                ).scalar_one()
-            time.sleep(0.3)
+        published = wait_until(
+            lambda: published_rows(engine), 30, "the relay to publish the inbox", 0.3, until=lambda n: n >= 60
+        )
     assert published == 60
     with engine.connect() as connection:
         ids = {row[0] for row in connection.execute(sa.text("SELECT id::text FROM webhook_inbox"))}
@@ -123,14 +125,9 @@ def test_a_burst_of_1000_kintell_webhooks_during_a_nats_outage_loses_nothing(
                 == 1000
             )
         state["process"] = start()
-        deadline = time.monotonic() + 60
-        published = 0
-        while time.monotonic() < deadline and published < 1000:
-            with engine.connect() as connection:
-                published = connection.execute(
-                    sa.text("SELECT count(*) FROM webhook_inbox WHERE status = 'published'")
-                ).scalar_one()
-            time.sleep(0.3)
+        published = wait_until(
+            lambda: published_rows(engine), 60, "the relay to publish the inbox", 0.3, until=lambda n: n >= 1000
+        )
     assert published == 1000
     assert len(stream_messages(url, "webhooks.kintell.session_completed")) == 1000
 
