@@ -161,7 +161,7 @@ def in_memory(n_events: int, n_users: int, repeats: int = 2) -> list[Row]:
         extra_bytes = fresh.submit(first_compute_peak_extra_bytes, n_events, n_users).result()
 
     pandas_frame = events.to_pandas()
-    pandas_s = best_of(lambda: pandas_vis(pandas_frame, AS_OF), 1)
+    pandas_s = best_of(lambda: pandas_vis(pandas_frame, AS_OF), repeats)  # the same repeats as polars
     # Same answer, different engine: a spot check so the comparison is honest.
     check_users = events["user_id"].head(200).unique().to_list()
     from_polars = compute_vis(events, AS_OF).filter(pl.col("user_id").is_in(check_users)).sort("user_id")
