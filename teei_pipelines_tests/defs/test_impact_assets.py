@@ -3,6 +3,7 @@ equals the full path, the blocking check stops a bad refresh, and the current-st
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -16,6 +17,8 @@ from teei_pipelines.defs.impact.assets import program_instance_vis, vis_scores, 
 from teei_pipelines.defs.impact.schedules import vis_daily_schedule
 from teei_pipelines.domain.rounding import fixed
 from teei_pipelines.domain.vis import DecayParams, compute_vis, full_state, rank_state
+
+from ..conftest import wait_until
 
 ANCHOR = seed.anchor_from("2026-11-28")
 DAY = date(2026, 11, 27)
@@ -114,11 +117,15 @@ def test_a_range_backfill_equals_partition_by_partition_runs(seeded, postgres):
         assert a[7] == pytest.approx(b[7], rel=1e-12)  # decay_sum: same path, same arithmetic
 
 
-def test_a_failed_day_write_is_raised_keeps_nothing_of_that_day_and_stops_the_days_after_it(seeded):
+@pytest.fixture
+def scores(seeded) -> pl.DataFrame:
+    """DAY's scores, for writing straight through vis_store.DayWriter."""
+    events = vis_store.read_events(seeded, None, vis_store.as_of(DAY))
+    return rank_state(full_state(events, vis_store.as_of(DAY), DecayParams()))
+
+
+def test_a_failed_day_write_is_raised_keeps_nothing_of_that_day_and_stops_the_days_after_it(seeded, scores):
     params = DecayParams()
-    scores = rank_state(
-        full_state(vis_store.read_events(seeded, None, vis_store.as_of(DAY)), vis_store.as_of(DAY), params)
-    )
     # The last row violates CHECK (raw_points >= 0): the whole day must roll back, not just that row.
     broken = scores.with_columns(
         pl.when(pl.col("rank") == scores.height).then(-1).otherwise(pl.col("raw_points")).alias("raw_points")
@@ -142,6 +149,45 @@ def test_a_failed_day_write_is_raised_keeps_nothing_of_that_day_and_stops_the_da
 
     stored = table(seeded, "SELECT partition_date, count(*) FROM vis_scores_daily GROUP BY 1")
     assert stored == [(before, scores.height)]
+
+
+def test_a_range_writes_a_later_day_while_an_earlier_one_waits(seeded, scores):
+    """Two connections: a row lock held on day A's old rows stalls A's delete, and day B is committed meanwhile."""
+    params = DecayParams()
+    links = vis_store.read_profile_links(seeded)
+    day_a, day_b = DAY - timedelta(days=1), DAY
+    with vis_store.DayWriter(seeded, links, params, connections=1) as writer:
+        writer.write(day_a, scores, "full")
+
+    def rows_of(day: date) -> int:
+        return table(seeded, "SELECT count(*) FROM vis_scores_daily WHERE partition_date = :day", {"day": day})[0][0]
+
+    errors: list[BaseException] = []
+
+    def write_both() -> None:
+        try:
+            with vis_store.DayWriter(seeded, links, params, connections=2) as writer:
+                writer.write(day_a, scores, "incremental")
+                writer.write(day_b, scores, "incremental")
+        except BaseException as exc:  # re-raised below, in the test's thread
+            errors.append(exc)
+
+    with seeded.connect() as holder:
+        holder.execute(
+            sa.text("SELECT 1 FROM vis_scores_daily WHERE partition_date = :day LIMIT 1 FOR UPDATE"), {"day": day_a}
+        )
+        writer_thread = threading.Thread(target=write_both)
+        writer_thread.start()
+        wait_until(lambda: rows_of(day_b), 60, "day B to commit while day A is blocked", 0.1)
+        methods_of_a = table(
+            seeded, "SELECT DISTINCT method FROM vis_scores_daily WHERE partition_date = :d", {"d": day_a}
+        )
+        assert methods_of_a == [("full",)]  # A's replacement is still waiting on the lock
+        holder.rollback()
+    writer_thread.join(60)
+    assert not errors, errors
+    assert rows_of(day_a) == rows_of(day_b) == scores.height
+    assert table(seeded, "SELECT DISTINCT method FROM vis_scores_daily") == [("incremental",)]
 
 
 def test_incremental_equals_full_and_the_check_passes(seeded, postgres):
