@@ -147,6 +147,7 @@ def serve(module_app: list[str], port: int, env: dict[str, str]) -> subprocess.P
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # stop_process signals its whole group
     )
     wait_for_port(port, 60, process=process, name="uvicorn")
     return process

@@ -58,6 +58,7 @@ def run(n: int) -> tuple[list[Row], dict[str, float]]:
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # stop_process signals its whole group
     )
     wait_for_port(port, 30, process=smtpd, name="aiosmtpd")
     try:

@@ -211,18 +211,23 @@ def start_smtp_sink(maildir: Path, port: int, log_file: Path) -> subprocess.Pope
 
 
 def stop_process(process: subprocess.Popen | None, name: str, grace_s: float = 20) -> None:
-    """SIGINT the child's process group, then SIGTERM, then SIGKILL; then any descendant that outlived it
-    (dagster's code servers run in their own process groups and would otherwise linger until a heartbeat times out).
+    """SIGINT the child's process group (the child alone when it was started without a session of its own), then
+    SIGTERM, then SIGKILL; then any descendant that outlived it (dagster's code servers run in their own process
+    groups and would otherwise linger until a heartbeat times out).
     """
     if process is None or process.poll() is not None:
         return
     try:
         descendants = psutil.Process(process.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        descendants = []
+        leads_its_group = os.getpgid(process.pid) == process.pid
+    except (psutil.NoSuchProcess, ProcessLookupError):
+        return
     for sig, wait_s in ((signal.SIGINT, grace_s), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
+            if leads_its_group:
+                os.killpg(process.pid, sig)
+            else:
+                process.send_signal(sig)
         try:
             process.wait(wait_s)
             break

@@ -13,9 +13,10 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
 import sqlalchemy as sa
 
-from teei_pipelines.devstack import DevStack, free_port
+from teei_pipelines.devstack import DevStack, free_port, stop_process
 from teei_pipelines.domain.subjects import STREAM_NAME
 from teei_pipelines.resources.nats import NatsResource, run_sync
 from teei_pipelines.resources.postgres import engine_for
@@ -26,6 +27,18 @@ from .conftest import REPO_ROOT, run_cli, wait_for_line, wait_until
 def scalar(engine: sa.Engine, sql: str):
     with engine.connect() as connection:
         return connection.execute(sa.text(sql)).scalar_one()
+
+
+@pytest.mark.parametrize("own_session", [True, False], ids=["own process group", "parent's process group"])
+def test_stop_process_ends_a_child_in_its_own_or_its_parents_process_group(own_session):
+    """stop_process signalled only the child's process group, so a child sharing its parent's group outlived it
+    (the benchmarks' uvicorn and aiosmtpd servers were left running)."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=own_session)
+    time.sleep(0.5)  # past interpreter start-up, so SIGINT arrives as KeyboardInterrupt
+    started = time.monotonic()
+    stop_process(child, "sleeper", grace_s=30)
+    assert child.poll() is not None
+    assert time.monotonic() - started < 10, "ended by SIGINT, not by waiting out the grace period"
 
 
 def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
