@@ -117,6 +117,31 @@ def test_a_range_backfill_equals_partition_by_partition_runs(seeded, postgres):
         assert a[7] == pytest.approx(b[7], rel=1e-12)  # decay_sum: same path, same arithmetic
 
 
+def test_a_365_partition_backfill_is_one_run_that_stores_every_day(seeded, postgres):
+    first = DAY - timedelta(days=364)
+    result = run(postgres, first=first, last=DAY)
+    meta = result.asset_materializations_for_node("impact__vis_scores_daily")[0].metadata
+    assert (meta["partitions"].value, meta["methods"].value) == (365, {"full": 1, "incremental": 364})
+    assert result.get_asset_check_evaluations()[0].passed
+    # Each day holds exactly the users with an event at or before its as_of (vis.md §3), once.
+    per_day = table(
+        seeded,
+        """
+        WITH days AS (SELECT d::date AS day FROM generate_series(CAST(:first AS date), CAST(:last AS date), '1 day') d)
+        SELECT days.day,
+               (SELECT count(DISTINCT user_id) FROM buddy_system_events
+                 WHERE user_id IS NOT NULL AND "timestamp" <= (days.day + 1)::timestamp AT TIME ZONE 'UTC') AS expected,
+               (SELECT count(*) FROM vis_scores_daily v WHERE v.partition_date = days.day) AS stored
+        FROM days ORDER BY days.day
+        """,
+        {"first": first, "last": DAY},
+    )
+    assert len(per_day) == 365
+    assert [stored for _, _, stored in per_day] == [expected for _, expected, _ in per_day]
+    assert per_day[0][1] < per_day[-1][1]  # the seed's users join over the year
+    assert table(seeded, "SELECT DISTINCT as_of FROM vis_scores") == [(vis_store.as_of(DAY),)]
+
+
 @pytest.fixture
 def scores(seeded) -> pl.DataFrame:
     """DAY's scores, for writing straight through vis_store.DayWriter."""
