@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,9 @@ import polars as pl
 import psutil
 
 from teei_pipelines.domain.vis import BREAKDOWN_TYPES, POINTS, compute_vis
-from teei_pipelines.resources.postgres import PostgresResource
+
+if TYPE_CHECKING:  # not imported at run time: the fresh memory-measuring process would load dagster for nothing
+    from teei_pipelines.resources.postgres import PostgresResource
 
 AS_OF = datetime(2026, 11, 28, tzinfo=UTC)
 EVENT_TYPES = [*POINTS, "buddy.profile.viewed"]

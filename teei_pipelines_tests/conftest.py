@@ -33,6 +33,18 @@ TEMPLATE_DB = "teei_template"
 _counter = itertools.count()
 
 
+def pg_rows(engine: sa.Engine, sql: str, params: dict | None = None) -> list:
+    """Every row of one SQL statement, on its own connection."""
+    with engine.connect() as connection:
+        return connection.execute(sa.text(sql), params or {}).all()
+
+
+def pg_scalar(engine: sa.Engine, sql: str, params: dict | None = None):
+    """The single value of one SQL statement, on its own connection."""
+    with engine.connect() as connection:
+        return connection.execute(sa.text(sql), params or {}).scalar_one()
+
+
 def wait_until(read, timeout_s: float, what: str, interval_s: float = 2.0, *, until=bool):
     """read()'s first value for which until(value) holds (by default: the first truthy one), polled every
     interval_s; after timeout_s an AssertionError naming `what` and showing the last value read."""

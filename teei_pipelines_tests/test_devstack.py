@@ -21,12 +21,7 @@ from teei_pipelines.domain.subjects import STREAM_NAME
 from teei_pipelines.resources.nats import NatsResource, run_sync
 from teei_pipelines.resources.postgres import engine_for
 
-from .conftest import REPO_ROOT, run_cli, wait_for_line, wait_until
-
-
-def scalar(engine: sa.Engine, sql: str):
-    with engine.connect() as connection:
-        return connection.execute(sa.text(sql)).scalar_one()
+from .conftest import REPO_ROOT, pg_scalar, run_cli, wait_for_line, wait_until
 
 
 @pytest.mark.parametrize("own_session", [True, False], ids=["own process group", "parent's process group"])
@@ -100,7 +95,7 @@ def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
         assert "submitted vis_daily_job for partition" in wait_for_line(process, "submitted vis_daily_job", 120)
         engine = engine_for(state["DATABASE_URL"])
         scored = wait_until(
-            lambda: scalar(engine, "SELECT count(*) FROM vis_scores"), 180, "vis_daily_job's vis_scores"
+            lambda: pg_scalar(engine, "SELECT count(*) FROM vis_scores"), 180, "vis_daily_job's vis_scores"
         )
         assert scored > 100, "the daemon ran vis_daily_job and refreshed vis_scores"
 
@@ -135,7 +130,7 @@ def test_headless_stack_starts_serves_and_stops_cleanly(service_dir):
             "self_probes": "SELECT count(*) = 4 FROM synthetic_monitor_state WHERE last_success",
         }
         wait_until(
-            lambda: {name: scalar(engine, sql) for name, sql in checks.items()},
+            lambda: {name: pg_scalar(engine, sql) for name, sql in checks.items()},
             240,
             "the Q2Q warm-up, evidence classification and self-probes",
             3,

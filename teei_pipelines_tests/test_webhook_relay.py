@@ -17,11 +17,12 @@ from teei_pipelines.outbox import relay_inbox
 from teei_pipelines.resources.nats import NatsResource, run_sync
 from teei_pipelines.webhooks.app import create_app
 
-from .conftest import wait_until
+from .conftest import pg_scalar, wait_until
 
 TOKEN = "relay-test-token"
 BASE = "https://hooks.teei.example"
 PATH = "/v1/notifications/webhooks/twilio"
+PUBLISHED = "SELECT count(*) FROM webhook_inbox WHERE status = 'published'"
 
 
 @pytest.fixture
@@ -54,11 +55,6 @@ def stream_messages(url: str, subject: str) -> list[tuple[int, str]]:
     return run_sync(read())
 
 
-def published_rows(engine: sa.Engine) -> int:
-    with engine.connect() as connection:
-        return connection.execute(sa.text("SELECT count(*) FROM webhook_inbox WHERE status = 'published'")).scalar_one()
-
-
 def test_webhooks_accepted_while_nats_is_down_all_reach_jetstream_once(database_url, engine, own_nats, monkeypatch):
     url, state, start = own_nats
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
@@ -82,7 +78,7 @@ def test_webhooks_accepted_while_nats_is_down_all_reach_jetstream_once(database_
             assert waiting.scalar_one() == 60  # NATS is down: nothing published, nothing lost
         state["process"] = start()
         published = wait_until(
-            lambda: published_rows(engine), 30, "the relay to publish the inbox", 0.3, until=lambda n: n >= 60
+            lambda: pg_scalar(engine, PUBLISHED), 30, "the relay to publish the inbox", 0.3, until=lambda n: n >= 60
         )
     assert published == 60
     with engine.connect() as connection:
@@ -126,7 +122,7 @@ def test_a_burst_of_1000_kintell_webhooks_during_a_nats_outage_loses_nothing(
             )
         state["process"] = start()
         published = wait_until(
-            lambda: published_rows(engine), 60, "the relay to publish the inbox", 0.3, until=lambda n: n >= 1000
+            lambda: pg_scalar(engine, PUBLISHED), 60, "the relay to publish the inbox", 0.3, until=lambda n: n >= 1000
         )
     assert published == 1000
     assert len(stream_messages(url, "webhooks.kintell.session_completed")) == 1000

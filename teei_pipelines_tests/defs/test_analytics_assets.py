@@ -31,6 +31,8 @@ from teei_pipelines.domain import sync as rules
 from teei_pipelines.domain.subjects import STREAM_NAME
 from teei_pipelines.resources.nats import run_sync
 
+from ..conftest import pg_scalar
+
 DAY = date(2026, 3, 10)
 W10 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)  # the busy window
 WINDOW_ASSETS = [outcome_scores_ch, user_events_ch, vis_scores_ch, campaign_metrics_ch]
@@ -104,11 +106,6 @@ def ch_rows(clickhouse, table: str, final: bool = True) -> list[tuple]:
     return clickhouse.client.query(
         f"SELECT * FROM {clickhouse.table(table)} {'FINAL' if final else ''} ORDER BY ALL"
     ).result_rows
-
-
-def pg_scalar(engine, sql: str, params=None):
-    with engine.connect() as connection:
-        return connection.execute(sa.text(sql), params or {}).scalar_one()
 
 
 def check_result(result, name: str) -> dg.AssetCheckEvaluation:

@@ -16,6 +16,8 @@ from teei_pipelines.defs.campaigns.snapshots import campaign_snapshot_job
 from teei_pipelines.domain.subjects import STREAM_NAME
 from teei_pipelines.resources.nats import run_sync
 
+from ..conftest import pg_rows
+
 ALL = [lifecycle, metrics, metrics_snapshots, seat_usage, credit_usage]
 NOW = datetime.now(UTC)
 CURRENT = previous_hour_key(NOW)  # the hour that just ended: never stale
@@ -41,32 +43,29 @@ def meta(result, asset: str) -> dict:
     return {k: v.value for k, v in result.asset_materializations_for_node(f"campaigns__{asset}")[0].metadata.items()}
 
 
-def table(engine, sql: str, params=None) -> list[tuple]:
-    with engine.connect() as connection:
-        return connection.execute(sa.text(sql), params or {}).all()
-
-
 def state(engine) -> dict[str, list[tuple]]:
     return {
-        "campaigns": table(
+        "campaigns": pg_rows(
             engine,
             "SELECT id, status, current_volunteers, current_beneficiaries, current_sessions, "
             "total_hours_logged, cumulative_sroi, average_vis, capacity_utilization, "
             "is_near_capacity, is_over_capacity, credits_remaining FROM campaigns ORDER BY id",
         ),
-        "billing": table(
+        "billing": pg_rows(
             engine,
             "SELECT deduplication_key, event_type, quantity, campaign_event_type, subscription_id "
             "FROM billing_usage_records ORDER BY deduplication_key",
         ),
-        "snapshots": table(
+        "snapshots": pg_rows(
             engine,
             "SELECT campaign_id, snapshot_date, volunteers_utilization, budget_remaining, "
             "full_snapshot FROM campaign_metrics_snapshots ORDER BY campaign_id, snapshot_date",
         ),
-        "alerts": table(engine, "SELECT dedup_key, band, notification_id IS NOT NULL FROM capacity_alerts ORDER BY 1"),
-        "outbox": table(engine, "SELECT msg_id FROM event_outbox ORDER BY msg_id"),
-        "queue": table(
+        "alerts": pg_rows(
+            engine, "SELECT dedup_key, band, notification_id IS NOT NULL FROM capacity_alerts ORDER BY 1"
+        ),
+        "outbox": pg_rows(engine, "SELECT msg_id FROM event_outbox ORDER BY msg_id"),
+        "queue": pg_rows(
             engine, "SELECT dedup_key FROM notifications_queue WHERE dedup_key NOT LIKE 'seed:%' ORDER BY 1"
         ),
     }
@@ -109,7 +108,7 @@ def test_forty_eight_hour_backfill_is_order_independent_and_the_guard_refuses_st
     result = run(postgres, nats, hours[0], selection=[metrics_snapshots, seat_usage])
     assert meta(result, "metrics_snapshots")["skipped"] == "stale_partition"
     assert meta(result, "seat_usage")["skipped"] == "stale_partition"
-    assert table(seeded, "SELECT count(*) FROM billing_usage_records WHERE campaign_event_type = 'seat_usage'") == [
+    assert pg_rows(seeded, "SELECT count(*) FROM billing_usage_records WHERE campaign_event_type = 'seat_usage'") == [
         (0,)
     ]
 
@@ -121,7 +120,7 @@ def test_forty_eight_hour_backfill_is_order_independent_and_the_guard_refuses_st
         run(postgres, nats, key)
     forward = state(seeded)
     assert len({row[1] for row in forward["snapshots"]}) >= 2, "snapshots at several due hours"
-    seat_hours = table(
+    seat_hours = pg_rows(
         seeded,
         "SELECT count(DISTINCT usage_period_start) FROM billing_usage_records WHERE campaign_event_type = 'seat_usage'",
     )[0][0]
@@ -151,7 +150,7 @@ def test_a_failing_campaign_is_isolated_and_reported(seeded, postgres, nats):
     check = result.get_asset_check_evaluations()[0]
     assert check.check_name == "metrics_no_campaign_errors" and not check.passed
     assert (
-        table(
+        pg_rows(
             seeded,
             "SELECT count(*) FROM campaigns WHERE last_metrics_update_at IS NOT NULL AND id <> :id",
             {"id": victim},
@@ -188,14 +187,14 @@ def test_capacity_crossings_alert_once_per_band_and_flags_clear(seeded, postgres
             {"id": campaign},
         )
     run(postgres, nats, CURRENT, selection=[metrics])
-    alerts = table(
+    alerts = pg_rows(
         seeded,
         "SELECT band, severity, recipients, notification_id FROM capacity_alerts "
         "WHERE campaign_id = :id ORDER BY threshold",
         {"id": campaign},
     )
     assert [(a[0], a[1], a[2]) for a in alerts] == [("80%", "info", ["sales"]), ("90%", "warning", ["company_admin"])]
-    queued = table(
+    queued = pg_rows(
         seeded,
         "SELECT recipient, template_id, payload->>'utilizationPercent' FROM notifications_queue "
         "WHERE dedup_key LIKE :p ORDER BY 1, 2",
@@ -207,17 +206,17 @@ def test_capacity_crossings_alert_once_per_band_and_flags_clear(seeded, postgres
         ("ops@teei.local", "capacity-expansion-recommended", "95.0"),
         ("ops@teei.local", "capacity-upsell-opportunity", "95.0"),
     ]
-    assert table(
+    assert pg_rows(
         seeded, "SELECT is_near_capacity, is_over_capacity FROM campaigns WHERE id = :id", {"id": campaign}
     ) == [(True, False)]
     run(postgres, nats, CURRENT, selection=[metrics])
-    assert len(table(seeded, "SELECT 1 FROM capacity_alerts WHERE campaign_id = :id", {"id": campaign})) == 2
+    assert len(pg_rows(seeded, "SELECT 1 FROM capacity_alerts WHERE campaign_id = :id", {"id": campaign})) == 2
     with seeded.begin() as connection:  # utilization drops: the flag is cleared, not left set
         connection.execute(
             sa.text("UPDATE program_instances SET enrolled_volunteers = 10 WHERE campaign_id = :id"), {"id": campaign}
         )
     run(postgres, nats, CURRENT, selection=[metrics])
-    assert table(
+    assert pg_rows(
         seeded, "SELECT is_near_capacity, is_over_capacity FROM campaigns WHERE id = :id", {"id": campaign}
     ) == [(False, False)]
 
@@ -246,11 +245,11 @@ def test_credit_usage_counts_sessions_in_the_hour_and_picks_up_late_ones(seeded,
     key = previous_hour_key(NOW)
     dedup = f"campaign:{campaign}:credit_usage:{hour:%Y-%m-%dT%H}"
     run(postgres, nats, key, selection=[credit_usage])
-    assert table(
+    assert pg_rows(
         seeded, "SELECT quantity, event_type FROM billing_usage_records WHERE deduplication_key = :k", {"k": dedup}
     ) == [(2, "storage_gb")]  # 60 min × 1.5 / 60 = 1.5 → 2; the 11:00 session is next hour
-    remaining = table(seeded, "SELECT credits_remaining FROM campaigns WHERE id = :id", {"id": campaign})[0][0]
-    others = table(
+    remaining = pg_rows(seeded, "SELECT credits_remaining FROM campaigns WHERE id = :id", {"id": campaign})[0][0]
+    others = pg_rows(
         seeded,
         "SELECT coalesce(sum(quantity), 0) FROM billing_usage_records WHERE campaign_id = :id "
         "AND campaign_event_type = 'credit_usage' AND deduplication_key <> :k",
@@ -262,11 +261,11 @@ def test_credit_usage_counts_sessions_in_the_hour_and_picks_up_late_ones(seeded,
         connection.execute(insert, {"u": user, "at": hour + timedelta(minutes=50), "minutes": 1200, "pi": instance})
     result = run(postgres, nats, key, selection=[credit_usage])
     assert meta(result, "credit_usage")["usageRecordsUpdated"] == 1
-    assert table(seeded, "SELECT quantity FROM billing_usage_records WHERE deduplication_key = :k", {"k": dedup}) == [
+    assert pg_rows(seeded, "SELECT quantity FROM billing_usage_records WHERE deduplication_key = :k", {"k": dedup}) == [
         (32,)
     ]  # 1260 min × 1.5 / 60 = 31.5 → 32
-    assert table(seeded, "SELECT credits_remaining FROM campaigns WHERE id = :id", {"id": campaign})[0][0] < 0
-    assert table(
+    assert pg_rows(seeded, "SELECT credits_remaining FROM campaigns WHERE id = :id", {"id": campaign})[0][0] < 0
+    assert pg_rows(
         seeded,
         "SELECT alert_type, band, dedup_key FROM capacity_alerts WHERE campaign_id = :id AND alert_type = 'low_credit'",
         {"id": campaign},
@@ -280,20 +279,20 @@ def test_credit_usage_counts_sessions_in_the_hour_and_picks_up_late_ones(seeded,
         connection.execute(insert, {"u": user, "at": hour + timedelta(minutes=55), "minutes": 60, "pi": instance})
     result = run(postgres, nats, key, selection=[credit_usage])
     assert meta(result, "credit_usage")["late_adjustment_blocked"] is True
-    assert table(seeded, "SELECT quantity FROM billing_usage_records WHERE deduplication_key = :k", {"k": dedup}) == [
+    assert pg_rows(seeded, "SELECT quantity FROM billing_usage_records WHERE deduplication_key = :k", {"k": dedup}) == [
         (32,)
     ]
 
 
 def test_snapshot_job_snapshots_one_campaign_in_any_status(seeded, postgres):
-    campaign = table(seeded, "SELECT id FROM campaigns WHERE status = 'completed' ORDER BY id LIMIT 1")[0][0]
+    campaign = pg_rows(seeded, "SELECT id FROM campaigns WHERE status = 'completed' ORDER BY id LIMIT 1")[0][0]
     hour_before = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     result = campaign_snapshot_job.execute_in_process(
         run_config={"ops": {"campaign_snapshot": {"config": {"campaign_id": str(campaign)}}}},
         resources={"postgres": postgres},
     )
     assert result.success
-    rows = table(
+    rows = pg_rows(
         seeded,
         "SELECT snapshot_date, full_snapshot->>'status' FROM campaign_metrics_snapshots WHERE campaign_id = :id",
         {"id": campaign},
@@ -319,7 +318,7 @@ def test_schedules_run_the_hour_that_just_ended():
 def test_seat_usage_records_carry_the_specified_quantity_key_and_metadata(seeded, postgres, nats):
     result = run(postgres, nats, CURRENT, selection=[metrics, seat_usage])
     hour = datetime.strptime(CURRENT, "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
-    records = table(
+    records = pg_rows(
         seeded,
         "SELECT r.deduplication_key, r.quantity, r.event_type, r.usage_period_start, r.metadata, c.id::text, "
         "c.name, c.pricing_model::text, c.target_volunteers, c.current_volunteers, c.l2i_subscription_id::text "

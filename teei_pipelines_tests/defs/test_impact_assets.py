@@ -18,7 +18,7 @@ from teei_pipelines.defs.impact.schedules import vis_daily_schedule
 from teei_pipelines.domain.rounding import fixed
 from teei_pipelines.domain.vis import DecayParams, compute_vis, full_state, rank_state
 
-from ..conftest import wait_until
+from ..conftest import pg_rows, pg_scalar, wait_until
 
 ANCHOR = seed.anchor_from("2026-11-28")
 DAY = date(2026, 11, 27)
@@ -62,14 +62,9 @@ def run(
     )
 
 
-def table(engine, sql: str, params: dict | None = None) -> list[tuple]:
-    with engine.connect() as connection:
-        return connection.execute(sa.text(sql), params or {}).all()
-
-
 def daily_rows(engine, days=None) -> list[tuple]:
     where = "" if days is None else f"WHERE partition_date BETWEEN '{days[0]}' AND '{days[1]}'"
-    return table(engine, f"SELECT {COMPARED} FROM vis_scores_daily {where} ORDER BY partition_date, user_id")
+    return pg_rows(engine, f"SELECT {COMPARED} FROM vis_scores_daily {where} ORDER BY partition_date, user_id")
 
 
 def test_partition_matches_the_domain_function_and_reruns_identically(seeded, postgres):
@@ -77,7 +72,7 @@ def test_partition_matches_the_domain_function_and_reruns_identically(seeded, po
     events = vis_store.read_events(seeded, None, datetime(2030, 1, 1, tzinfo=UTC))
     expected = compute_vis(events, vis_store.as_of(DAY)).sort("user_id")
     stored = pl.DataFrame(
-        table(
+        pg_rows(
             seeded,
             "SELECT user_id, current_vis::float8, raw_points, rank, percentile::float8 FROM vis_scores_daily "
             f"WHERE partition_date = '{DAY}' ORDER BY user_id",
@@ -88,14 +83,14 @@ def test_partition_matches_the_domain_function_and_reruns_identically(seeded, po
     assert stored.height == expected.height > 50
     assert stored.equals(expected.select(stored.columns).with_columns(pl.col("rank").cast(pl.Int64)))
     # Future-dated seed events are excluded: nobody scores more than their raw points.
-    assert not table(seeded, "SELECT 1 FROM vis_scores_daily WHERE current_vis > raw_points")
+    assert not pg_rows(seeded, "SELECT 1 FROM vis_scores_daily WHERE current_vis > raw_points")
 
     before = daily_rows(seeded)
-    latest_before = table(seeded, "SELECT user_id, id, current_vis, rank FROM vis_scores ORDER BY user_id")
+    latest_before = pg_rows(seeded, "SELECT user_id, id, current_vis, rank FROM vis_scores ORDER BY user_id")
     run(postgres, partition=DAY, mode="full")
     assert daily_rows(seeded) == before
-    assert table(seeded, "SELECT user_id, id, current_vis, rank FROM vis_scores ORDER BY user_id") == latest_before
-    assert table(seeded, "SELECT count(*) FROM vis_scores_daily")[0][0] == len(before)
+    assert pg_rows(seeded, "SELECT user_id, id, current_vis, rank FROM vis_scores ORDER BY user_id") == latest_before
+    assert pg_rows(seeded, "SELECT count(*) FROM vis_scores_daily")[0][0] == len(before)
 
 
 def test_a_range_backfill_equals_partition_by_partition_runs(seeded, postgres):
@@ -124,7 +119,7 @@ def test_a_365_partition_backfill_is_one_run_that_stores_every_day(seeded, postg
     assert (meta["partitions"].value, meta["methods"].value) == (365, {"full": 1, "incremental": 364})
     assert result.get_asset_check_evaluations()[0].passed
     # Each day holds exactly the users with an event at or before its as_of (vis.md §3), once.
-    per_day = table(
+    per_day = pg_rows(
         seeded,
         """
         WITH days AS (SELECT d::date AS day FROM generate_series(CAST(:first AS date), CAST(:last AS date), '1 day') d)
@@ -139,7 +134,7 @@ def test_a_365_partition_backfill_is_one_run_that_stores_every_day(seeded, postg
     assert len(per_day) == 365
     assert [stored for _, _, stored in per_day] == [expected for _, expected, _ in per_day]
     assert per_day[0][1] < per_day[-1][1]  # the seed's users join over the year
-    assert table(seeded, "SELECT DISTINCT as_of FROM vis_scores") == [(vis_store.as_of(DAY),)]
+    assert pg_rows(seeded, "SELECT DISTINCT as_of FROM vis_scores") == [(vis_store.as_of(DAY),)]
 
 
 @pytest.fixture
@@ -149,49 +144,52 @@ def scores(seeded) -> pl.DataFrame:
     return rank_state(full_state(events, vis_store.as_of(DAY), DecayParams()))
 
 
-def test_a_failed_day_write_is_raised_keeps_nothing_of_that_day_and_stops_the_days_after_it(seeded, scores):
-    params = DecayParams()
+@pytest.fixture
+def day_writer(seeded):
+    """vis_store.DayWriter on the seeded database with `connections` connections."""
+    links = vis_store.read_profile_links(seeded)
+    return lambda connections: vis_store.DayWriter(seeded, links, DecayParams(), connections)
+
+
+def test_a_failed_day_write_is_raised_keeps_nothing_of_that_day_and_stops_the_days_after_it(seeded, scores, day_writer):
     # The last row violates CHECK (raw_points >= 0): the whole day must roll back, not just that row.
     broken = scores.with_columns(
         pl.when(pl.col("rank") == scores.height).then(-1).otherwise(pl.col("raw_points")).alias("raw_points")
     )
-    links = vis_store.read_profile_links(seeded)
     before, after = DAY - timedelta(days=1), DAY + timedelta(days=1)
 
     with (
         pytest.raises(sa.exc.IntegrityError, match="raw_points_check"),
-        vis_store.DayWriter(seeded, links, params, connections=2) as writer,
+        day_writer(2) as writer,
     ):
         writer.write(before, scores, "full")
         writer.write(DAY, broken, "full")
     # One connection: the next write waits for the broken day, raises its error and is never started.
     with (
         pytest.raises(sa.exc.IntegrityError, match="raw_points_check"),
-        vis_store.DayWriter(seeded, links, params, connections=1) as writer,
+        day_writer(1) as writer,
     ):
         writer.write(DAY, broken, "full")
         writer.write(after, scores, "full")
 
-    stored = table(seeded, "SELECT partition_date, count(*) FROM vis_scores_daily GROUP BY 1")
+    stored = pg_rows(seeded, "SELECT partition_date, count(*) FROM vis_scores_daily GROUP BY 1")
     assert stored == [(before, scores.height)]
 
 
-def test_a_range_writes_a_later_day_while_an_earlier_one_waits(seeded, scores):
+def test_a_range_writes_a_later_day_while_an_earlier_one_waits(seeded, scores, day_writer):
     """Two connections: a row lock held on day A's old rows stalls A's delete, and day B is committed meanwhile."""
-    params = DecayParams()
-    links = vis_store.read_profile_links(seeded)
     day_a, day_b = DAY - timedelta(days=1), DAY
-    with vis_store.DayWriter(seeded, links, params, connections=1) as writer:
+    with day_writer(1) as writer:
         writer.write(day_a, scores, "full")
 
     def rows_of(day: date) -> int:
-        return table(seeded, "SELECT count(*) FROM vis_scores_daily WHERE partition_date = :day", {"day": day})[0][0]
+        return pg_scalar(seeded, "SELECT count(*) FROM vis_scores_daily WHERE partition_date = :day", {"day": day})
 
     errors: list[BaseException] = []
 
     def write_both() -> None:
         try:
-            with vis_store.DayWriter(seeded, links, params, connections=2) as writer:
+            with day_writer(2) as writer:
                 writer.write(day_a, scores, "incremental")
                 writer.write(day_b, scores, "incremental")
         except BaseException as exc:  # re-raised below, in the test's thread
@@ -204,7 +202,7 @@ def test_a_range_writes_a_later_day_while_an_earlier_one_waits(seeded, scores):
         writer_thread = threading.Thread(target=write_both)
         writer_thread.start()
         wait_until(lambda: rows_of(day_b), 60, "day B to commit while day A is blocked", 0.1)
-        methods_of_a = table(
+        methods_of_a = pg_rows(
             seeded, "SELECT DISTINCT method FROM vis_scores_daily WHERE partition_date = :d", {"d": day_a}
         )
         assert methods_of_a == [("full",)]  # A's replacement is still waiting on the lock
@@ -212,7 +210,7 @@ def test_a_range_writes_a_later_day_while_an_earlier_one_waits(seeded, scores):
     writer_thread.join(60)
     assert not errors, errors
     assert rows_of(day_a) == rows_of(day_b) == scores.height
-    assert table(seeded, "SELECT DISTINCT method FROM vis_scores_daily") == [("incremental",)]
+    assert pg_rows(seeded, "SELECT DISTINCT method FROM vis_scores_daily") == [("incremental",)]
 
 
 def test_incremental_equals_full_and_the_check_passes(seeded, postgres):
@@ -222,7 +220,7 @@ def test_incremental_equals_full_and_the_check_passes(seeded, postgres):
     assert check.passed
     assert check.metadata["partition"].value == DAY.isoformat()
     incremental = daily_rows(seeded, (DAY, DAY))
-    assert table(seeded, f"SELECT DISTINCT method FROM vis_scores_daily WHERE partition_date = '{DAY}'") == [
+    assert pg_rows(seeded, f"SELECT DISTINCT method FROM vis_scores_daily WHERE partition_date = '{DAY}'") == [
         ("incremental",)
     ]
     run(postgres, partition=DAY, mode="full", selection=[vis_scores_daily])
@@ -233,7 +231,7 @@ def test_incremental_equals_full_and_the_check_passes(seeded, postgres):
 
 def test_a_corrupted_previous_state_fails_the_blocking_check_and_vis_scores_keeps_its_rows(seeded, postgres):
     run(postgres, partition=DAY - timedelta(days=2))
-    kept = table(seeded, "SELECT user_id, current_vis, as_of FROM vis_scores ORDER BY user_id")
+    kept = pg_rows(seeded, "SELECT user_id, current_vis, as_of FROM vis_scores ORDER BY user_id")
     run(postgres, partition=DAY - timedelta(days=1), selection=[vis_scores_daily])
     with seeded.begin() as connection:  # simulate drift in the stored state
         connection.execute(
@@ -246,7 +244,7 @@ def test_a_corrupted_previous_state_fails_the_blocking_check_and_vis_scores_keep
     check = result.get_asset_check_evaluations()[0]
     assert not check.passed
     assert check.metadata["mismatched_users"].value >= 1
-    assert table(seeded, "SELECT user_id, current_vis, as_of FROM vis_scores ORDER BY user_id") == kept
+    assert pg_rows(seeded, "SELECT user_id, current_vis, as_of FROM vis_scores ORDER BY user_id") == kept
 
 
 def test_late_events_make_auto_fall_back_to_full(seeded, postgres):
@@ -263,7 +261,7 @@ def test_late_events_make_auto_fall_back_to_full(seeded, postgres):
     meta = result.asset_materializations_for_node("impact__vis_scores_daily")[0].metadata
     assert "late events" in meta["full_because"].value
     assert meta["methods"].value == {"full": 1, "incremental": 0}
-    assert table(
+    assert pg_rows(
         seeded, f"SELECT raw_points FROM vis_scores_daily WHERE partition_date = '{DAY}' AND user_id = 'late-user'"
     ) == [(20,)]
 
@@ -281,7 +279,7 @@ def test_an_invalid_lambda_fails_the_run_with_a_config_error(seeded, postgres, m
     assert not result.success
     message = result.get_step_failure_events()[0].event_specific_data.error.message
     assert "VIS_LAMBDA: -1.0 is not a finite float ≥ 0" in message
-    assert table(seeded, "SELECT count(*) FROM vis_scores_daily") == [(0,)]
+    assert pg_rows(seeded, "SELECT count(*) FROM vis_scores_daily") == [(0,)]
 
 
 def test_vis_scores_follows_only_the_newest_day_and_drops_stale_users(seeded, postgres):
@@ -297,20 +295,20 @@ def test_vis_scores_follows_only_the_newest_day_and_drops_stale_users(seeded, po
             sa.text("SELECT user_id, id FROM vis_scores WHERE profile_id IS NOT NULL ORDER BY user_id LIMIT 1")
         ).one()
     run(postgres, partition=DAY)
-    assert not table(seeded, "SELECT 1 FROM vis_scores WHERE user_id = 'gone-user'")
-    assert table(seeded, f"SELECT id FROM vis_scores WHERE user_id = '{linked[0]}'") == [(linked[1],)]
-    assert table(seeded, "SELECT DISTINCT as_of FROM vis_scores") == [(vis_store.as_of(DAY),)]
+    assert not pg_rows(seeded, "SELECT 1 FROM vis_scores WHERE user_id = 'gone-user'")
+    assert pg_rows(seeded, f"SELECT id FROM vis_scores WHERE user_id = '{linked[0]}'") == [(linked[1],)]
+    assert pg_rows(seeded, "SELECT DISTINCT as_of FROM vis_scores") == [(vis_store.as_of(DAY),)]
     # A backfill of an older day is recorded but leaves vis_scores on the newest day.
     result = run(postgres, partition=DAY - timedelta(days=10))
     assert result.asset_materializations_for_node("impact__vis_scores")[0].metadata["skipped"].value == (
         "not_latest_partition"
     )
-    assert table(seeded, "SELECT DISTINCT as_of FROM vis_scores") == [(vis_store.as_of(DAY),)]
+    assert pg_rows(seeded, "SELECT DISTINCT as_of FROM vis_scores") == [(vis_store.as_of(DAY),)]
 
 
 def test_profile_ids_resolve_through_users_and_buddy_external_ids(seeded, postgres):
     run(postgres, partition=DAY)
-    rows = table(
+    rows = pg_rows(
         seeded,
         """
         SELECT d.user_id, d.profile_id,
@@ -338,7 +336,7 @@ def test_program_instance_vis_is_the_tofixed_mean_of_enrolled_users(seeded, post
             )
         )
     run(postgres, partition=DAY)
-    expected = table(
+    expected = pg_rows(
         seeded,
         """
         WITH per_user AS (
@@ -347,7 +345,7 @@ def test_program_instance_vis_is_the_tofixed_mean_of_enrolled_users(seeded, post
             ORDER BY e.program_instance_id, e.user_id, (v.user_id = e.user_id::text) DESC, v.user_id)
         SELECT program_instance_id, avg(current_vis::float8) FROM per_user GROUP BY 1""",
     )
-    stored = dict(table(seeded, "SELECT id, average_vis_score FROM program_instances"))
+    stored = dict(pg_rows(seeded, "SELECT id, average_vis_score FROM program_instances"))
     assert expected
     for instance_id, mean in expected:
         assert stored.pop(instance_id) == fixed(mean, 2)
@@ -363,7 +361,7 @@ def test_schedule_requests_yesterday_with_a_stable_run_key():
 
 
 def test_manual_recalculation_reports_the_requested_users_row(seeded, postgres):
-    user = table(
+    user = pg_rows(
         seeded,
         "SELECT user_id FROM buddy_system_events WHERE user_id IS NOT NULL "
         "AND \"timestamp\" < '2026-11-01' ORDER BY user_id LIMIT 1",
@@ -376,7 +374,7 @@ def test_manual_recalculation_reports_the_requested_users_row(seeded, postgres):
         instance=dg.DagsterInstance.ephemeral(),
     )
     requested = result.asset_materializations_for_node("impact__vis_scores_daily")[0].metadata["requested_user"].value
-    stored = table(
+    stored = pg_rows(
         seeded,
         f"SELECT current_vis::float8, rank FROM vis_scores_daily WHERE partition_date = '{DAY}' AND user_id = :u",
         {"u": user},

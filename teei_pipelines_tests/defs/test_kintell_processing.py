@@ -15,6 +15,8 @@ from teei_pipelines.defs.events.kintell import process_kintell_inbox, process_ki
 from teei_pipelines.webhooks.app import create_app
 from teei_pipelines_tests.test_source_webhooks import COMPLETED, kintell_headers
 
+from ..conftest import pg_rows
+
 SCHEDULED = {
     "booking_id": "s1",
     "session_type": "language",
@@ -55,11 +57,6 @@ def post(client, route: str, body: dict, delivery: str, expect: int = 202) -> No
     assert response.status_code == expect, response.text
 
 
-def rows(engine, sql: str) -> list[tuple]:
-    with engine.connect() as connection:
-        return connection.execute(sa.text(sql)).all()
-
-
 def test_booking_completion_and_rating_make_one_session_and_three_events(client, engine):
     users = add_users(engine, "p@example.org", "v@example.org")
     post(client, "/v1/webhooks/session-scheduled", SCHEDULED, "d-1")
@@ -68,7 +65,7 @@ def test_booking_completion_and_rating_make_one_session_and_three_events(client,
 
     report = process_kintell_inbox(engine)
     assert (report.processed, report.rejected, report.failed) == (3, 0, 0)
-    sessions = rows(
+    sessions = pg_rows(
         engine,
         "SELECT id::text, external_session_id, participant_id::text, completed_at IS NOT NULL, duration_minutes, "
         "topics, rating::text, feedback_text FROM kintell_sessions",
@@ -84,7 +81,7 @@ def test_booking_completion_and_rating_make_one_session_and_three_events(client,
         "0.90",
     )
     assert text == RATING["feedback_text"]
-    events = dict(rows(engine, "SELECT msg_id, payload FROM event_outbox ORDER BY msg_id"))
+    events = dict(pg_rows(engine, "SELECT msg_id, payload FROM event_outbox ORDER BY msg_id"))
     assert sorted(events) == [
         "kintell.rating.created:r1",
         f"kintell.session.completed:{session_id}",
@@ -94,12 +91,12 @@ def test_booking_completion_and_rating_make_one_session_and_three_events(client,
     assert completed_event["type"] == "kintell.session.completed"
     assert completed_event["data"]["sessionId"] == session_id and completed_event["data"]["durationMinutes"] == 60
     assert events["kintell.rating.created:r1"]["data"]["sessionId"] == session_id
-    assert rows(engine, "SELECT DISTINCT status FROM webhook_inbox") == [("processed",)]
+    assert pg_rows(engine, "SELECT DISTINCT status FROM webhook_inbox") == [("processed",)]
 
     # a second run finds nothing to do; a replayed webhook is not stored twice
     post(client, "/v1/webhooks/session-completed", {**COMPLETED, "topics": ["grammar"]}, "d-2", expect=200)
     assert process_kintell_inbox(engine).requests == 0
-    assert len(rows(engine, "SELECT 1 FROM event_outbox")) == 3
+    assert len(pg_rows(engine, "SELECT 1 FROM event_outbox")) == 3
 
 
 def test_completion_with_another_id_matches_the_scheduled_row(client, engine):
@@ -107,7 +104,7 @@ def test_completion_with_another_id_matches_the_scheduled_row(client, engine):
     post(client, "/v1/webhooks/session-scheduled", {**SCHEDULED, "booking_id": "booking-9"}, "d-1")
     post(client, "/v1/webhooks/session-completed", {**COMPLETED, "session_id": "session-9"}, "d-2")
     process_kintell_inbox(engine)
-    assert rows(engine, "SELECT external_session_id, completed_at IS NOT NULL FROM kintell_sessions") == [
+    assert pg_rows(engine, "SELECT external_session_id, completed_at IS NOT NULL FROM kintell_sessions") == [
         ("session-9", True)
     ]
 
@@ -117,13 +114,13 @@ def test_unknown_users_are_retried_then_dead_lettered(client, engine):
     for attempt in (1, 2):
         with pytest.raises(dg.Failure, match="1 Kintell requests failed transiently"):
             process_kintell_inbox(engine)
-        assert rows(engine, "SELECT status, attempts FROM webhook_inbox") == [("failed", attempt)]
+        assert pg_rows(engine, "SELECT status, attempts FROM webhook_inbox") == [("failed", attempt)]
     report = process_kintell_inbox(engine)
     assert report.dead == 1
-    assert rows(engine, "SELECT status, attempts, last_error FROM webhook_inbox") == [
+    assert pg_rows(engine, "SELECT status, attempts, last_error FROM webhook_inbox") == [
         ("dead", 3, "no user with the participant e-mail yet")
     ]
-    dlq = rows(engine, "SELECT subject, payload FROM event_outbox")
+    dlq = pg_rows(engine, "SELECT subject, payload FROM event_outbox")
     assert [d[0] for d in dlq] == ["webhook.dlq"]
     assert dlq[0][1]["data"]["deliveryId"] == "d-1" and dlq[0][1]["data"]["retryCount"] == 3
     assert dlq[0][1]["data"]["payload"]["session_id"] == "s1"
@@ -138,7 +135,7 @@ def test_a_user_created_between_attempts_is_processed_on_retry(client, engine, p
         resources={"postgres": postgres}, instance=dg.DagsterInstance.ephemeral()
     )
     assert result.success
-    assert rows(engine, "SELECT status, attempts FROM webhook_inbox") == [("processed", 2)]
+    assert pg_rows(engine, "SELECT status, attempts FROM webhook_inbox") == [("processed", 2)]
 
 
 def test_a_stored_body_that_no_longer_validates_is_rejected(engine):
@@ -152,7 +149,7 @@ def test_a_stored_body_that_no_longer_validates_is_rejected(engine):
         )
     report = process_kintell_inbox(engine)
     assert report.rejected == 1
-    assert rows(engine, "SELECT status FROM webhook_inbox") == [("rejected",)]
+    assert pg_rows(engine, "SELECT status FROM webhook_inbox") == [("rejected",)]
 
 
 def test_dead_letters_are_listed_and_replayed_through_the_relay(client, engine, nats, monkeypatch):
@@ -180,4 +177,4 @@ def test_dead_letters_are_listed_and_replayed_through_the_relay(client, engine, 
     assert relay_inbox(engine, nats).published == 1
     add_users(engine, "p@example.org", "v@example.org")
     assert process_kintell_inbox(engine).processed == 1
-    assert rows(engine, "SELECT status, attempts, replay_count FROM webhook_inbox") == [("processed", 1, 1)]
+    assert pg_rows(engine, "SELECT status, attempts, replay_count FROM webhook_inbox") == [("processed", 1, 1)]

@@ -18,6 +18,8 @@ from teei_pipelines.defs.q2q.evidence import extract_evidence
 from teei_pipelines.domain import q2q
 from teei_pipelines.pgio import query
 
+from ..conftest import pg_rows, pg_scalar
+
 TODAY = datetime.now(UTC).date()
 COST = q2q.CLASSIFICATION_COST_USD
 
@@ -26,16 +28,6 @@ COST = q2q.CLASSIFICATION_COST_USD
 def seeded(engine):
     seed.load_postgres(engine, seed.generate(0.25, 7, seed.default_anchor()))
     return engine
-
-
-def rows(engine, sql: str, params=None) -> list:
-    with engine.connect() as connection:
-        return connection.execute(sa.text(sql), params or {}).all()
-
-
-def scalar(engine, sql: str, params=None):
-    with engine.connect() as connection:
-        return connection.execute(sa.text(sql), params or {}).scalar_one()
 
 
 def materialize(assets, postgres, **kwargs) -> dg.ExecuteInProcessResult:
@@ -47,7 +39,7 @@ def meta(result, node: str) -> dict:
 
 
 def texts_by_tenant(engine) -> dict[str, int]:
-    found = rows(
+    found = pg_rows(
         engine,
         "SELECT coalesce(pi.company_id::text, 'platform'), count(*) FROM kintell_sessions s "
         "LEFT JOIN program_instances pi ON pi.id = s.program_instance_id "
@@ -68,8 +60,8 @@ def test_evidence_classifies_every_text_once_and_charges_its_tenant(seeded, post
     assert first.get_asset_check_evaluations()[0].passed
 
     # outcome rows equal the reference classifier, text by text
-    sessions = rows(seeded, "SELECT id::text, feedback_text FROM kintell_sessions WHERE feedback_text <> ''")
-    stored = rows(
+    sessions = pg_rows(seeded, "SELECT id::text, feedback_text FROM kintell_sessions WHERE feedback_text <> ''")
+    stored = pg_rows(
         seeded,
         "SELECT text_id::text, dimension, score::text, confidence::text, topics FROM outcome_scores "
         "WHERE model_version = 'taxonomy-v1' AND method = 'rule_based' AND provider_used = 'taxonomy'",
@@ -83,21 +75,21 @@ def test_evidence_classifies_every_text_once_and_charges_its_tenant(seeded, post
     assert report["outcome_rows"] == len(expected)
 
     # every tenant paid 0.0005 per text, monthly and daily
-    spent = dict(rows(seeded, "SELECT tenant_id, spent_usd FROM q2q_budget_usage WHERE \"window\" = 'monthly'"))
+    spent = dict(pg_rows(seeded, "SELECT tenant_id, spent_usd FROM q2q_budget_usage WHERE \"window\" = 'monthly'"))
     assert spent == {tenant: COST * n for tenant, n in expected_by_tenant.items()}
 
     # the second run finds nothing: no new rows, no new charge
     second = meta(materialize([evidence], postgres), "q2q__evidence")
     assert second["texts"] == 0 and second["classified"] == 0
-    assert scalar(seeded, "SELECT count(*) FROM outcome_scores WHERE model_version = 'taxonomy-v1'") == len(expected)
-    assert scalar(seeded, "SELECT sum(spent_usd) FROM q2q_budget_usage WHERE \"window\" = 'daily'") == COST * total
-    assert not scalar(seeded, query("q2q/evidence_pending_exists"))
+    assert pg_scalar(seeded, "SELECT count(*) FROM outcome_scores WHERE model_version = 'taxonomy-v1'") == len(expected)
+    assert pg_scalar(seeded, "SELECT sum(spent_usd) FROM q2q_budget_usage WHERE \"window\" = 'daily'") == COST * total
+    assert not pg_scalar(seeded, query("q2q/evidence_pending_exists"))
 
 
 def test_the_ledger_check_counts_texts_whose_outcome_rows_went_missing(seeded, postgres):
     """A lost write, simulated by a trigger that deletes every outcome row of one dimension as it is inserted: the
     check fails and counts exactly the texts that had that dimension. A later run is checked on its own texts."""
-    sessions = rows(seeded, "SELECT id::text, feedback_text FROM kintell_sessions WHERE feedback_text <> ''")
+    sessions = pg_rows(seeded, "SELECT id::text, feedback_text FROM kintell_sessions WHERE feedback_text <> ''")
     texts_by_dimension: dict[str, int] = {}
     for _, text in sessions:
         for dimension in {score.dimension for score in q2q.classify_text(text)}:
@@ -128,25 +120,27 @@ def test_the_ledger_check_counts_texts_whose_outcome_rows_went_missing(seeded, p
             sa.text("UPDATE kintell_sessions SET feedback_text = 'A new text' WHERE feedback_text IS NULL")
         )
     fresh = materialize([evidence], postgres).get_asset_check_evaluations()[0]
-    added = scalar(seeded, "SELECT count(*) FROM kintell_sessions WHERE feedback_text = 'A new text'")
+    added = pg_scalar(seeded, "SELECT count(*) FROM kintell_sessions WHERE feedback_text = 'A new text'")
     assert fresh.passed and fresh.metadata["texts_checked"].value == added > 0
 
 
 def test_named_sessions_blank_text_and_rating_text(seeded, postgres):
-    blank, other = rows(seeded, "SELECT id::text FROM kintell_sessions WHERE feedback_text IS NULL ORDER BY id LIMIT 2")
+    blank, other = pg_rows(
+        seeded, "SELECT id::text FROM kintell_sessions WHERE feedback_text IS NULL ORDER BY id LIMIT 2"
+    )
     unknown = "00000000-0000-0000-0000-000000000001"
     report = extract_evidence(seeded, today=TODAY, session_ids=[blank[0], unknown])
     assert report.no_text == 1 and report.classified == 0 and report.unknown_sessions == [unknown]
-    assert scalar(seeded, "SELECT count(*) FROM q2q_budget_usage") == 0  # nothing charged, not even a row
+    assert pg_scalar(seeded, "SELECT count(*) FROM q2q_budget_usage") == 0  # nothing charged, not even a row
 
     # a rating's feedbackText is classified although the session has no text
     report = extract_evidence(
         seeded, today=TODAY, session_ids=[other[0]], feedback_texts={other[0]: "My resume and career got better"}
     )
     assert report.classified == 1
-    assert rows(seeded, "SELECT dimension, score::text FROM outcome_scores WHERE text_id = :id", {"id": other[0]}) == [
-        ("job_readiness", "0.667")
-    ]
+    assert pg_rows(
+        seeded, "SELECT dimension, score::text FROM outcome_scores WHERE text_id = :id", {"id": other[0]}
+    ) == [("job_readiness", "0.667")]
 
 
 def set_budget(engine, tenant: str, monthly: str, daily: str | None = None, override: bool = False) -> None:
@@ -174,15 +168,15 @@ def test_a_tenant_over_budget_is_blocked_with_a_reason_and_alerted_once(seeded, 
     report = meta(materialize([evidence], postgres), "q2q__evidence")
     assert report["budget_blocked"] == n_texts - 2
     assert report["blocked_reasons"][tenant] == "Daily budget exceeded: $0.0010 / $0.00"
-    assert scalar(seeded, "SELECT count(*) FROM q2q_classifications WHERE tenant_id = :t", {"t": tenant}) == 2
-    events = rows(
+    assert pg_scalar(seeded, "SELECT count(*) FROM q2q_classifications WHERE tenant_id = :t", {"t": tenant}) == 2
+    events = pg_rows(
         seeded,
         'SELECT "window", event_type, threshold, count(*) FROM q2q_budget_events WHERE tenant_id = :t '
         "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         {"t": tenant},
     )
     assert events == [("daily", "blocked", None, n_texts - 2), ("daily", "warning", 80, 1), ("daily", "warning", 90, 1)]
-    alerts = rows(
+    alerts = pg_rows(
         seeded,
         "SELECT dedup_key FROM notifications_queue WHERE template_id = 'q2q-budget-alert' ORDER BY 1",
     )
@@ -193,13 +187,13 @@ def test_a_tenant_over_budget_is_blocked_with_a_reason_and_alerted_once(seeded, 
         f"q2q:{tenant}:daily:{period}:warning:90:ops@teei.local",
     ]
     # blocked texts are not retried automatically …
-    assert not scalar(seeded, query("q2q/evidence_pending_exists"))
+    assert not pg_scalar(seeded, query("q2q/evidence_pending_exists"))
     assert meta(materialize([evidence], postgres), "q2q__evidence")["texts"] == 0
     # … but naming them retries them once the budget allows
     set_budget(seeded, tenant, monthly="100")
     blocked_ids = [
         r[0]
-        for r in rows(
+        for r in pg_rows(
             seeded,
             "SELECT DISTINCT request_id FROM q2q_budget_events WHERE tenant_id = :t AND event_type = 'blocked'",
             {"t": tenant},
@@ -215,7 +209,7 @@ def test_override_tenant_is_charged_past_its_budget_with_exceeded_events(seeded)
     report = extract_evidence(seeded, today=TODAY)
     assert report.budget_blocked == 0
     assert (
-        scalar(
+        pg_scalar(
             seeded,
             "SELECT count(*) FROM q2q_budget_events WHERE tenant_id = :t AND event_type = 'exceeded' "
             "AND \"window\" = 'monthly'",
@@ -231,7 +225,7 @@ def test_concurrent_runs_never_overspend_and_classify_each_text_once(seeded):
     set_budget(seeded, tenant, monthly=str(COST * allowed), daily="100")
     ids = [
         r[0]
-        for r in rows(
+        for r in pg_rows(
             seeded,
             "SELECT s.id::text FROM kintell_sessions s JOIN program_instances pi ON pi.id = s.program_instance_id "
             "WHERE pi.company_id::text = :t AND btrim(coalesce(s.feedback_text, '')) <> ''",
@@ -257,14 +251,14 @@ def test_concurrent_runs_never_overspend_and_classify_each_text_once(seeded):
     for thread in threads:
         thread.join()
     assert not errors
-    spent = scalar(
+    spent = pg_scalar(
         seeded, "SELECT spent_usd FROM q2q_budget_usage WHERE tenant_id = :t AND \"window\" = 'monthly'", {"t": tenant}
     )
     assert spent == COST * allowed
     assert sum(r.classified for r in reports) == allowed
-    assert scalar(seeded, "SELECT count(*) FROM q2q_classifications WHERE tenant_id = :t", {"t": tenant}) == allowed
+    assert pg_scalar(seeded, "SELECT count(*) FROM q2q_classifications WHERE tenant_id = :t", {"t": tenant}) == allowed
     assert (
-        scalar(
+        pg_scalar(
             seeded,
             "SELECT count(*) FROM (SELECT text_id FROM q2q_classifications GROUP BY text_id HAVING count(*) > 1) d",
         )
@@ -277,16 +271,16 @@ def test_check_and_charge_is_atomic_with_the_callers_transaction(engine):
         decision = store.check_and_charge(connection, "tenant-a", COST, "r1", TODAY)
         assert decision.allowed
         raise RuntimeError("the caller's write failed")
-    assert scalar(engine, "SELECT count(*) FROM q2q_budget_usage") == 0
+    assert pg_scalar(engine, "SELECT count(*) FROM q2q_budget_usage") == 0
     with engine.begin() as connection:
         store.check_and_charge(connection, "tenant-a", COST, "r2", TODAY)
-    assert scalar(engine, "SELECT sum(spent_usd) FROM q2q_budget_usage") == COST * 2  # daily + monthly
+    assert pg_scalar(engine, "SELECT sum(spent_usd) FROM q2q_budget_usage") == COST * 2  # daily + monthly
 
 
 def test_cache_cold_then_warm(seeded, postgres):
     cold = extract_evidence(seeded, today=TODAY, limit=1)
     assert (cold.cache_hits, cold.cache_misses) == (0, 5)
-    assert scalar(seeded, "SELECT count(*) FROM q2q_cache WHERE kind = 'taxonomy'") == 5
+    assert pg_scalar(seeded, "SELECT count(*) FROM q2q_cache WHERE kind = 'taxonomy'") == 5
     warm_again = extract_evidence(seeded, today=TODAY, limit=1)
     assert (warm_again.cache_hits, warm_again.cache_misses) == (5, 0)
 
@@ -307,10 +301,12 @@ def test_cache_cold_then_warm(seeded, postgres):
     assert metadata["expired_deleted"] == 1
     keys = [
         r[0]
-        for r in rows(seeded, "SELECT key FROM q2q_cache WHERE expires_at > now() + interval '23 hours' ORDER BY key")
+        for r in pg_rows(
+            seeded, "SELECT key FROM q2q_cache WHERE expires_at > now() + interval '23 hours' ORDER BY key"
+        )
     ]
     assert keys == sorted([f"prompt:common:{i}" for i in range(5)] + [f"taxonomy:{d.key}" for d in q2q.TAXONOMY])
-    assert rows(seeded, "SELECT value->>'prompt' FROM q2q_cache WHERE key = 'prompt:common:0'") == [
+    assert pg_rows(seeded, "SELECT value->>'prompt' FROM q2q_cache WHERE key = 'prompt:common:0'") == [
         ("Classify the following feedback into outcome dimensions",)
     ]
     after = extract_evidence(seeded, today=TODAY, limit=1)
@@ -330,7 +326,7 @@ def test_budget_periods_open_the_next_period_without_zeroing_charges(engine, pos
         metadata = meta(result, "q2q__budget_periods_daily")
         assert result.get_asset_check_evaluations()[0].passed
     assert metadata["closing_spend_usd"] == {"active": {"spent": "0.000500", "warned": []}}
-    next_day = rows(
+    next_day = pg_rows(
         engine,
         "SELECT tenant_id, spent_usd FROM q2q_budget_usage WHERE \"window\" = 'daily' AND period_start = :d "
         "ORDER BY tenant_id",
@@ -340,7 +336,7 @@ def test_budget_periods_open_the_next_period_without_zeroing_charges(engine, pos
 
     monthly = materialize([budget_periods_monthly], postgres, partition_key="2026-03-01")
     assert meta(monthly, "q2q__budget_periods_monthly")["period_opened"] == "2026-04-01"
-    assert rows(
+    assert pg_rows(
         engine,
         "SELECT tenant_id, spent_usd FROM q2q_budget_usage WHERE \"window\" = 'monthly' "
         "AND period_start = '2026-04-01' "
